@@ -1,0 +1,5 @@
+import sys
+
+from litelens.cli import main
+
+sys.exit(main())

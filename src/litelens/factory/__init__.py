@@ -1,0 +1,1 @@
+"""Model factory: builds models in TensorFlow and converts them with the official converter."""

@@ -1,0 +1,13 @@
+"""Every op litelens runs. Importing this package registers them all (see ``registry``)."""
+import importlib
+
+from litelens.ops.registry import REGISTRY, lookup, register, supported_ops
+
+# One module per op family; a module that does not exist yet is simply not listed.
+_OP_MODULES: list[str] = [
+]
+
+for _name in _OP_MODULES:
+    importlib.import_module(f"litelens.ops.{_name}")
+
+__all__ = ["REGISTRY", "lookup", "register", "supported_ops"]
