@@ -1,0 +1,308 @@
+"""``litelens.Interpreter``: a drop-in for the official Python ``Interpreter``.
+
+Tensor indices are the FlatBuffer's, so a tensor has the same number here and in the official
+interpreter. Every tensor gets its own buffer (no arena sharing), so with or without
+``preserve_all_tensors`` every intermediate is readable after ``invoke``.
+
+Life cycle: load (parse + validate the FlatBuffer, resolve every op, parse options) ->
+``allocate_tensors`` (check the graph, run each op's Prepare in order, allocate outputs) ->
+``set_tensor`` / ``invoke`` / ``get_tensor``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from litelens.errors import InputError, ModelError
+from litelens.model import ModelInfo, SubgraphInfo, load_model
+from litelens.ops import lookup
+from litelens.ops.base import Node, Op, TensorArg
+
+DEFAULT_MAX_TENSOR_BYTES = 4 << 30  # refuse models whose tensors need more than this much memory
+FLAVORS = ("reference",)
+
+
+@dataclass
+class _Step:
+    """One op, ready to run: its implementation, Prepare's params, and its bound arrays."""
+
+    node: Node
+    op: Op
+    params: Any
+    inputs: list[np.ndarray | None]
+    outputs: list[np.ndarray]
+
+
+def _resolve_flavor(flavor) -> dict[str, str]:
+    table = {"default": flavor} if isinstance(flavor, str) else dict(flavor)
+    table.setdefault("default", "reference")
+    for op, name in table.items():
+        if name not in FLAVORS:
+            raise ValueError(f"flavor {name!r} (for {op}) is not available; choose from {', '.join(FLAVORS)}")
+    return table
+
+
+class Interpreter:
+    """Runs subgraph 0 of a ``.tflite`` model with litelens's kernels.
+
+    ``flavor`` picks whose arithmetic to reproduce: ``"reference"`` (the official BUILTIN_REF kernels),
+    or a dict such as ``{"default": "reference", "SOFTMAX": ...}`` to choose per op type.
+    ``max_tensor_bytes`` caps the memory the model's tensors may claim (a hostile model cannot make
+    litelens allocate more).
+    """
+
+    def __init__(self, model_path: str | os.PathLike | None = None, model_content: bytes | None = None,
+                 flavor="reference", preserve_all_tensors: bool = False, num_threads: int | None = None,
+                 max_tensor_bytes: int = DEFAULT_MAX_TENSOR_BYTES):
+        if (model_path is None) == (model_content is None):
+            raise ValueError("give exactly one of model_path or model_content")
+        if model_path is not None:
+            with open(model_path, "rb") as f:
+                model_content = f.read()
+        self._flavors = _resolve_flavor(flavor)
+        self.preserve_all_tensors = preserve_all_tensors
+        self.num_threads = num_threads
+        self.max_tensor_bytes = int(max_tensor_bytes)
+        self.model: ModelInfo = load_model(model_content)
+        self.graph: SubgraphInfo = self.model.subgraphs[0]
+        self._ops = [self._resolve(op) for op in self.graph.operators]
+        self._shapes: dict[int, tuple[int, ...]] = {t.index: t.shape for t in self.graph.tensors}
+        self._arrays: dict[int, np.ndarray] = {}
+        self._steps: list[_Step] = []
+        self._allocated = False
+
+    # ---------------------------------------------------------------- loading
+    def _resolve(self, info):
+        where = f"op {info.index}"
+        cls = lookup(info.opcode, where)
+        op = cls()
+        try:
+            options = op.parse_options(info.options)
+        except ModelError:
+            raise
+        except Exception as err:  # a wrong or truncated option table
+            raise ModelError(f"op {info.index} {info.opcode}: its options cannot be read ({err})") from None
+        return op, options
+
+    def _flavor_for(self, opcode: str) -> str:
+        return self._flavors.get(opcode, self._flavors["default"])
+
+    # ---------------------------------------------------------------- allocation
+    def _tensor_arg(self, index: int) -> TensorArg:
+        t = self.graph.tensors[index]
+        return TensorArg(index, t.name, t.dtype, self._shapes[index], t.quantization, t.data)
+
+    def _check_graph(self) -> None:
+        """Every op input exists before the op runs; no tensor is written twice or written if constant."""
+        tensors = self.graph.tensors
+        available = {t.index for t in tensors if t.data is not None} | set(self.graph.inputs)
+        produced_by: dict[int, int] = {}
+        for info in self.graph.operators:
+            for t in info.inputs:
+                if t == -1:
+                    continue
+                if t not in available:
+                    later = any(t in o.outputs for o in self.graph.operators[info.index:])
+                    why = "is produced only by a later op (a cycle or a wrong order)" if later else \
+                        "is neither a model input, a constant, nor the output of an earlier op"
+                    raise ModelError(
+                        f"op {info.index} {info.opcode}: input tensor {t} '{tensors[t].name}' {why}"
+                    )
+            for t in info.outputs:
+                if t in produced_by:
+                    raise ModelError(
+                        f"op {info.index} {info.opcode}: output tensor {t} '{tensors[t].name}' is already "
+                        f"the output of op {produced_by[t]}"
+                    )
+                if tensors[t].data is not None or t in self.graph.inputs:
+                    raise ModelError(
+                        f"op {info.index} {info.opcode}: output tensor {t} '{tensors[t].name}' is a constant "
+                        "or a model input"
+                    )
+                produced_by[t] = info.index
+                available.add(t)
+        for t in self.graph.outputs:
+            if t not in available:
+                raise ModelError(f"model output tensor {t} '{tensors[t].name}' is never computed")
+        for t in self.graph.inputs:
+            if tensors[t].dtype is None:
+                raise ModelError(f"model input tensor {t} '{tensors[t].name}' has unsupported type {tensors[t].type_name}")
+
+    def _new_array(self, index: int, shape: tuple[int, ...], budget: list[int]) -> np.ndarray:
+        t = self.graph.tensors[index]
+        if t.dtype is None:
+            raise ModelError(f"tensor {index} '{t.name}' has type {t.type_name}, which litelens does not support")
+        count = 1
+        for d in shape:
+            if d < 0:
+                raise ModelError(f"tensor {index} '{t.name}' has a negative dimension: {list(shape)}")
+            count *= int(d)
+        nbytes = count * t.dtype.itemsize
+        budget[0] += nbytes
+        if nbytes > self.max_tensor_bytes or budget[0] > self.max_tensor_bytes:
+            raise ModelError(
+                f"tensor {index} '{t.name}' of shape {list(shape)} would bring the model's tensors to "
+                f"{budget[0]} bytes, over the cap of {self.max_tensor_bytes} (max_tensor_bytes)"
+            )
+        return np.zeros(shape, dtype=t.dtype)
+
+    def allocate_tensors(self) -> None:
+        """Check the graph, run every op's Prepare in order and allocate every tensor."""
+        self._check_graph()
+        budget = [0]
+        arrays: dict[int, np.ndarray] = {}
+        for index in self.graph.inputs:
+            arrays[index] = self._new_array(index, self._shapes[index], budget)
+        steps = []
+        for info, (op, options) in zip(self.graph.operators, self._ops):
+            node = Node(
+                index=info.index,
+                opcode=info.opcode,
+                options=options,
+                inputs=[None if t == -1 else self._tensor_arg(t) for t in info.inputs],
+                outputs=[self._tensor_arg(t) for t in info.outputs],
+                flavor=self._flavor_for(info.opcode),
+                version=info.version,
+            )
+            try:
+                prepared = op.prepare(node)
+            except ModelError:
+                raise
+            except Exception as err:  # a bug or an unforeseen model: still a clear error naming the op
+                raise ModelError(f"op {info.index} {info.opcode}: prepare failed: {type(err).__name__}: {err}") from err
+            if len(prepared.output_shapes) != len(info.outputs):
+                raise ModelError(f"op {info.index} {info.opcode}: prepare gave {len(prepared.output_shapes)} "
+                                 f"output shapes for {len(info.outputs)} outputs")
+            for t, shape in zip(info.outputs, prepared.output_shapes):
+                shape = tuple(int(d) for d in shape)
+                self._shapes[t] = shape
+                arrays[t] = self._new_array(t, shape, budget)
+            node.outputs = [self._tensor_arg(t) for t in info.outputs]
+            steps.append(_Step(
+                node=node,
+                op=op,
+                params=prepared.params,
+                inputs=[None if t == -1 else self._value(t, arrays) for t in info.inputs],
+                outputs=[arrays[t] for t in info.outputs],
+            ))
+        self._arrays = arrays
+        self._steps = steps
+        self._allocated = True
+
+    def _value(self, index: int, arrays) -> np.ndarray:
+        t = self.graph.tensors[index]
+        return t.data if t.data is not None else arrays[index]
+
+    # ---------------------------------------------------------------- running
+    def _require_allocated(self):
+        if not self._allocated:
+            raise ValueError("call allocate_tensors() first")
+
+    def set_tensor(self, tensor_index: int, value) -> None:
+        """Copy ``value`` into an input tensor; its dtype and shape must match exactly."""
+        self._require_allocated()
+        index = int(tensor_index)
+        if index not in self.graph.inputs:
+            raise InputError(f"tensor {index} is not an input of the model; inputs are {list(self.graph.inputs)}")
+        t = self.graph.tensors[index]
+        value = np.asarray(value)
+        if value.dtype != t.dtype:
+            raise InputError(
+                f"input {index} '{t.name}' expects dtype {t.dtype.name}, got {value.dtype.name}"
+            )
+        if value.shape != self._shapes[index]:
+            raise InputError(
+                f"input {index} '{t.name}' expects shape {list(self._shapes[index])}, got {list(value.shape)}"
+            )
+        np.copyto(self._arrays[index], value)
+
+    def resize_tensor_input(self, input_index: int, tensor_size, strict: bool = False) -> None:
+        """Give an input a new shape; call ``allocate_tensors`` again before ``invoke``."""
+        index = int(input_index)
+        if index not in self.graph.inputs:
+            raise InputError(f"tensor {index} is not an input of the model")
+        shape = tuple(int(d) for d in tensor_size)
+        if any(d < 0 for d in shape):
+            raise InputError(f"input {index}: negative dimension in {list(shape)}")
+        if strict:
+            sig = self.graph.tensors[index].shape_signature or self.graph.tensors[index].shape
+            if len(sig) != len(shape) or any(s != -1 and s != d for s, d in zip(sig, shape)):
+                raise InputError(f"input {index}: shape {list(shape)} does not fit signature {list(sig)}")
+        self._shapes[index] = shape
+        self._allocated = False
+
+    def invoke(self) -> None:
+        """Run every op in order."""
+        self._require_allocated()
+        for step in self._steps:
+            step.op.eval(step.params, step.inputs, step.outputs)
+
+    def get_tensor(self, tensor_index: int) -> np.ndarray:
+        """A copy of a tensor's current value (constants included)."""
+        self._require_allocated()
+        index = int(tensor_index)
+        if not 0 <= index < len(self.graph.tensors):
+            raise ValueError(f"tensor index {index} out of range 0..{len(self.graph.tensors) - 1}")
+        t = self.graph.tensors[index]
+        if t.data is not None:
+            return np.array(t.data)
+        if index not in self._arrays:
+            raise ValueError(f"tensor {index} '{t.name}' has no value (it is not used by the graph)")
+        return self._arrays[index].copy()
+
+    def tensor(self, tensor_index: int):
+        """Like the official API: a function returning a view of the tensor's buffer."""
+        return lambda: self._arrays[int(tensor_index)]
+
+    # ---------------------------------------------------------------- details
+    def _details(self, index: int) -> dict:
+        t = self.graph.tensors[index]
+        q = t.quantization
+        if q is None:
+            scales, zero_points, axis, legacy = np.zeros(0, np.float32), np.zeros(0, np.int32), 0, (0.0, 0)
+        else:
+            scales, zero_points, axis = q.scale.copy(), q.zero_point.astype(np.int32), q.axis
+            legacy = (float(q.scale[0]), int(q.zero_point[0])) if q.scale.size == 1 else (0.0, 0)
+        dtype = t.dtype.type if t.dtype is not None else None
+        return {
+            "name": t.name,
+            "index": index,
+            "shape": np.array(self._shapes[index], dtype=np.int32),
+            "shape_signature": np.array(t.shape_signature or self._shapes[index], dtype=np.int32),
+            "dtype": dtype,
+            "quantization": legacy,
+            "quantization_parameters": {
+                "scales": scales,
+                "zero_points": zero_points,
+                "quantized_dimension": axis,
+            },
+            "sparsity_parameters": {},
+        }
+
+    def get_input_details(self) -> list[dict]:
+        return [self._details(i) for i in self.graph.inputs]
+
+    def get_output_details(self) -> list[dict]:
+        return [self._details(i) for i in self.graph.outputs]
+
+    def get_tensor_details(self) -> list[dict]:
+        return [self._details(t.index) for t in self.graph.tensors]
+
+    def _get_ops_details(self) -> list[dict]:
+        return [
+            {"index": op.index, "op_name": op.opcode, "inputs": np.array(op.inputs, np.int32),
+             "outputs": np.array(op.outputs, np.int32)}
+            for op in self.graph.operators
+        ]
+
+    # ---------------------------------------------------------------- signatures
+    def get_signature_list(self) -> dict:
+        return {s.key: {"inputs": list(s.inputs), "outputs": list(s.outputs)} for s in self.model.signatures}
+
+    def get_signature_runner(self, signature_key: str | None = None):
+        from litelens.signature import SignatureRunner
+
+        return SignatureRunner(self, signature_key)

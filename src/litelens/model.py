@@ -1,0 +1,292 @@
+"""Reading a ``.tflite`` FlatBuffer with the generated ``tflite`` schema bindings.
+
+The result is a plain, validated description of the model: tensors (with quantization and constant
+data as zero-copy read-only NumPy views into the file, including buffers stored after the FlatBuffer
+by offset and size), operators (builtin name, inputs, outputs, raw options table), subgraphs and
+signature defs. Anything malformed raises :class:`litelens.ModelError`; no exception of the FlatBuffers
+library or of NumPy leaks out.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+import tflite
+
+from litelens.errors import ModelError
+from litelens.ops.base import Quantization
+
+FILE_IDENTIFIER = b"TFL3"
+
+# tflite.TensorType -> NumPy dtype, for the types litelens computes with.
+_DTYPES = {
+    tflite.TensorType.FLOAT32: np.dtype(np.float32),
+    tflite.TensorType.FLOAT16: np.dtype(np.float16),
+    tflite.TensorType.FLOAT64: np.dtype(np.float64),
+    tflite.TensorType.INT32: np.dtype(np.int32),
+    tflite.TensorType.INT64: np.dtype(np.int64),
+    tflite.TensorType.INT16: np.dtype(np.int16),
+    tflite.TensorType.INT8: np.dtype(np.int8),
+    tflite.TensorType.UINT8: np.dtype(np.uint8),
+    tflite.TensorType.UINT16: np.dtype(np.uint16),
+    tflite.TensorType.UINT32: np.dtype(np.uint32),
+    tflite.TensorType.UINT64: np.dtype(np.uint64),
+    tflite.TensorType.BOOL: np.dtype(np.bool_),
+}
+_TYPE_NAMES = {v: k for k, v in vars(tflite.TensorType).items() if not k.startswith("_")}
+_OP_NAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
+_OPTION_NAMES = {v: k for k, v in vars(tflite.BuiltinOptions).items() if not k.startswith("_")}
+
+
+@dataclass
+class TensorInfo:
+    index: int
+    name: str
+    type_name: str  # the schema's TensorType name, e.g. "INT8"
+    dtype: np.dtype | None  # None for a type litelens cannot compute with
+    shape: tuple[int, ...]
+    shape_signature: tuple[int, ...]
+    quantization: Quantization | None
+    data: np.ndarray | None  # constant value, read-only, shaped; None for activations
+    is_variable: bool = False
+
+
+@dataclass
+class OperatorInfo:
+    index: int
+    opcode: str  # builtin name ("FULLY_CONNECTED") or "CUSTOM:<code>"
+    version: int
+    inputs: tuple[int, ...]  # -1 marks an omitted optional input
+    outputs: tuple[int, ...]
+    options: object | None  # a tflite.*Options instance, or None when absent
+    options_name: str  # e.g. "FullyConnectedOptions", "NONE"
+
+
+@dataclass
+class SubgraphInfo:
+    name: str
+    tensors: list[TensorInfo]
+    operators: list[OperatorInfo]
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+
+
+@dataclass
+class SignatureInfo:
+    key: str
+    subgraph_index: int
+    inputs: dict[str, int]  # signature name -> tensor index
+    outputs: dict[str, int]
+
+
+@dataclass
+class ModelInfo:
+    version: int
+    description: str
+    subgraphs: list[SubgraphInfo]
+    signatures: list[SignatureInfo] = field(default_factory=list)
+    size_bytes: int = 0
+
+
+class _Reader:
+    """Bounds-aware access to one FlatBuffer: every vector length is checked against the file size."""
+
+    def __init__(self, buf: bytes):
+        self.buf = buf
+        self.view = memoryview(buf)
+        self.size = len(buf)
+
+    def length(self, n: int, elem_size: int, what: str) -> int:
+        if n < 0 or n * elem_size > self.size:
+            raise ModelError(f"malformed model: {what} claims {n} entries, more than the file can hold")
+        return n
+
+    def text(self, raw: bytes | None) -> str:
+        return "" if raw is None else raw.decode("utf-8", errors="replace")
+
+
+def load_model(content: bytes) -> ModelInfo:
+    """Parse and validate a ``.tflite`` model held in memory."""
+    if not isinstance(content, (bytes, bytearray, memoryview)):
+        raise ModelError(f"model content must be bytes, got {type(content).__name__}")
+    content = bytes(content)
+    if len(content) < 8:
+        raise ModelError(f"not a TFLite model: only {len(content)} bytes")
+    if content[4:8] != FILE_IDENTIFIER:
+        raise ModelError(
+            f"not a TFLite model: file identifier is {content[4:8]!r}, expected {FILE_IDENTIFIER!r}"
+        )
+    try:
+        return _parse(_Reader(content))
+    except ModelError:
+        raise
+    except (struct.error, IndexError, ValueError, TypeError, OverflowError, AttributeError,
+            UnicodeDecodeError, MemoryError, RecursionError) as err:
+        raise ModelError(f"malformed model: the FlatBuffer cannot be read ({type(err).__name__}: {err})") from None
+
+
+def _parse(r: _Reader) -> ModelInfo:
+    root = tflite.Model.GetRootAsModel(r.buf, 0)
+    n_buffers = r.length(root.BuffersLength(), 4, "buffers")
+    buffers = [_buffer_bytes(r, root.Buffers(i), i) for i in range(n_buffers)]
+    n_codes = r.length(root.OperatorCodesLength(), 4, "operator codes")
+    opcodes = [_opcode(r, root.OperatorCodes(i)) for i in range(n_codes)]
+    n_subgraphs = r.length(root.SubgraphsLength(), 4, "subgraphs")
+    if n_subgraphs == 0:
+        raise ModelError("malformed model: it has no subgraph")
+    subgraphs = [_subgraph(r, root.Subgraphs(i), i, buffers, opcodes) for i in range(n_subgraphs)]
+    signatures = []
+    for i in range(r.length(root.SignatureDefsLength(), 4, "signature defs")):
+        signatures.append(_signature(r, root.SignatureDefs(i), subgraphs))
+    return ModelInfo(
+        version=root.Version(),
+        description=r.text(root.Description()),
+        subgraphs=subgraphs,
+        signatures=signatures,
+        size_bytes=r.size,
+    )
+
+
+def _buffer_bytes(r: _Reader, buffer, i: int) -> memoryview | None:
+    """The bytes of buffer i: inline data, or (large-model layout) offset/size past the FlatBuffer."""
+    if buffer is None:
+        return None
+    offset, size = buffer.Offset(), buffer.Size()
+    if offset > 1:
+        if size < 0 or offset + size > r.size:
+            raise ModelError(
+                f"malformed model: buffer {i} points at bytes {offset}..{offset + size}, "
+                f"outside the {r.size}-byte file"
+            )
+        return r.view[offset:offset + size]
+    n = r.length(buffer.DataLength(), 1, f"buffer {i}")
+    if n == 0:
+        return None
+    start = buffer._tab.Vector(buffer._tab.Offset(4))
+    if start + n > r.size:
+        raise ModelError(f"malformed model: buffer {i} ends past the end of the file")
+    return r.view[start:start + n]
+
+
+def _opcode(r: _Reader, code) -> tuple[str, int]:
+    builtin = max(int(code.BuiltinCode()), int(code.DeprecatedBuiltinCode()))
+    if builtin == tflite.BuiltinOperator.CUSTOM:
+        return f"CUSTOM:{r.text(code.CustomCode())}", code.Version()
+    name = _OP_NAMES.get(builtin)
+    if name is None:
+        name = f"UNKNOWN_BUILTIN_{builtin}"
+    return name, code.Version()
+
+
+def _int_vector(r: _Reader, length: int, getter, what: str) -> tuple[int, ...]:
+    return tuple(int(getter(j)) for j in range(r.length(length, 4, what)))
+
+
+def _quantization(r: _Reader, q, where: str) -> Quantization | None:
+    if q is None:
+        return None
+    n_scale = r.length(q.ScaleLength(), 4, f"{where} scales")
+    n_zp = r.length(q.ZeroPointLength(), 8, f"{where} zero points")
+    if n_scale == 0 and n_zp == 0:
+        return None
+    if n_scale != n_zp:
+        raise ModelError(f"malformed model: {where} has {n_scale} scales but {n_zp} zero points")
+    scale = np.array([q.Scale(j) for j in range(n_scale)], dtype=np.float32)
+    zero_point = np.array([q.ZeroPoint(j) for j in range(n_zp)], dtype=np.int64)
+    return Quantization(scale=scale, zero_point=zero_point, axis=int(q.QuantizedDimension()))
+
+
+def _tensor(r: _Reader, t, index: int, buffers) -> TensorInfo:
+    name = r.text(t.Name())
+    where = f"tensor {index} '{name}'"
+    shape = _int_vector(r, t.ShapeLength(), t.Shape, f"{where} shape")
+    signature = _int_vector(r, t.ShapeSignatureLength(), t.ShapeSignature, f"{where} shape signature")
+    if any(d < 0 for d in shape):
+        raise ModelError(f"malformed model: {where} has a negative dimension in shape {list(shape)}")
+    type_code = int(t.Type())
+    dtype = _DTYPES.get(type_code)
+    type_name = _TYPE_NAMES.get(type_code, f"TYPE_{type_code}")
+    quant = _quantization(r, t.Quantization(), where)
+    if quant is not None and quant.per_channel:
+        if not 0 <= quant.axis < max(len(shape), 1) or (shape and shape[quant.axis] != quant.scale.size):
+            raise ModelError(
+                f"malformed model: {where} has {quant.scale.size} per-channel scales on axis {quant.axis}, "
+                f"which does not fit its shape {list(shape)}"
+            )
+    data = None
+    b = int(t.Buffer())
+    if not 0 <= b < len(buffers):
+        raise ModelError(f"malformed model: {where} uses buffer {b}, but the model has {len(buffers)} buffers")
+    raw = buffers[b]
+    if raw is not None:
+        if dtype is None:
+            raise ModelError(f"{where} is a constant of type {type_name}, which litelens does not support")
+        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        if count * dtype.itemsize != len(raw):
+            raise ModelError(
+                f"malformed model: {where} has shape {list(shape)} ({count * dtype.itemsize} bytes of "
+                f"{dtype.name}) but its buffer {b} holds {len(raw)} bytes"
+            )
+        data = np.frombuffer(raw, dtype=dtype).reshape(shape)
+        data.flags.writeable = False
+    return TensorInfo(index, name, type_name, dtype, shape, signature, quant, data, bool(t.IsVariable()))
+
+
+def _operator(r: _Reader, op, index: int, opcodes, n_tensors: int) -> OperatorInfo:
+    code_index = int(op.OpcodeIndex())
+    if not 0 <= code_index < len(opcodes):
+        raise ModelError(f"malformed model: op {index} uses opcode {code_index}, but there are {len(opcodes)}")
+    opcode, version = opcodes[code_index]
+    inputs = _int_vector(r, op.InputsLength(), op.Inputs, f"op {index} inputs")
+    outputs = _int_vector(r, op.OutputsLength(), op.Outputs, f"op {index} outputs")
+    for kind, indices in (("input", inputs), ("output", outputs)):
+        for t in indices:
+            if t < -1 or t >= n_tensors or (t == -1 and kind == "output"):
+                raise ModelError(
+                    f"malformed model: op {index} {opcode} has {kind} tensor {t}, outside 0..{n_tensors - 1}"
+                )
+    options_type = int(op.BuiltinOptionsType())
+    options_name = _OPTION_NAMES.get(options_type, f"OPTIONS_{options_type}")
+    options = None
+    table = op.BuiltinOptions()
+    if table is not None and options_type != 0:
+        cls = getattr(tflite, options_name, None)
+        if cls is None:
+            raise ModelError(f"malformed model: op {index} {opcode} has unknown options type {options_type}")
+        options = cls()
+        options.Init(table.Bytes, table.Pos)
+    return OperatorInfo(index, opcode, version, inputs, outputs, options, options_name)
+
+
+def _subgraph(r: _Reader, g, gi: int, buffers, opcodes) -> SubgraphInfo:
+    n_tensors = r.length(g.TensorsLength(), 4, f"subgraph {gi} tensors")
+    tensors = [_tensor(r, g.Tensors(i), i, buffers) for i in range(n_tensors)]
+    n_ops = r.length(g.OperatorsLength(), 4, f"subgraph {gi} operators")
+    operators = [_operator(r, g.Operators(i), i, opcodes, n_tensors) for i in range(n_ops)]
+    inputs = _int_vector(r, g.InputsLength(), g.Inputs, f"subgraph {gi} inputs")
+    outputs = _int_vector(r, g.OutputsLength(), g.Outputs, f"subgraph {gi} outputs")
+    for t in inputs + outputs:
+        if not 0 <= t < n_tensors:
+            raise ModelError(f"malformed model: subgraph {gi} names tensor {t} as input or output; it has {n_tensors}")
+    return SubgraphInfo(r.text(g.Name()), tensors, operators, inputs, outputs)
+
+
+def _signature(r: _Reader, s, subgraphs) -> SignatureInfo:
+    key = r.text(s.SignatureKey())
+    gi = int(s.SubgraphIndex())
+    if not 0 <= gi < len(subgraphs):
+        raise ModelError(f"malformed model: signature '{key}' names subgraph {gi}")
+    n_tensors = len(subgraphs[gi].tensors)
+
+    def tensor_map(length, getter):
+        out = {}
+        for j in range(r.length(length, 4, f"signature '{key}'")):
+            m = getter(j)
+            t = int(m.TensorIndex())
+            if not 0 <= t < n_tensors:
+                raise ModelError(f"malformed model: signature '{key}' maps to tensor {t}; there are {n_tensors}")
+            out[r.text(m.Name())] = t
+        return out
+
+    return SignatureInfo(key, gi, tensor_map(s.InputsLength(), s.Inputs), tensor_map(s.OutputsLength(), s.Outputs))
