@@ -5,6 +5,13 @@ from litelens.ops.registry import REGISTRY, lookup, register, supported_ops
 
 # One module per op family; a module that does not exist yet is simply not listed.
 _OP_MODULES: list[str] = [
+    "reshape",
+    "transpose",
+    "gather",
+    "concatenation",
+    "slicing",
+    "pad",
+    "cast",
 ]
 
 for _name in _OP_MODULES:
