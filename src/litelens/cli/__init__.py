@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 
 # Subcommand name -> module under litelens.cli. Modules import heavy packages inside main() only,
@@ -21,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in SUBCOMMANDS.items():
+        if importlib.util.find_spec(module_name) is None:  # a subcommand not built yet
+            continue
         module = importlib.import_module(module_name)
         module.add_parser(sub)
     return parser

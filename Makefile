@@ -1,0 +1,47 @@
+# litelens — set-up and everyday commands. Everything runs inside .venv, created on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+DEMO_MODEL := golden/models/mobilebert-tiny-int8.tflite
+DEMO_TEXT  := "Loving the new battery life on my Acme phone, best upgrade this year!"
+
+.PHONY: demo test golden bench clean help
+
+help:
+	@echo "make demo    - create .venv, install litelens, run the shipped tiny MobileBERT int8 model"
+	@echo "make test    - install what tests need (incl. the official converter/interpreter) and run them"
+	@echo "make golden  - rebuild the committed models and re-record golden tensors (official interpreter)"
+	@echo "make bench   - benchmarks: litelens vs the official interpreter, side by side"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Core + light CLI extras (tokenizer, tables): no network-heavy packages.
+$(VENV)/.installed-core: pyproject.toml | $(BIN)/python
+	$(PIP) -e ".[cli]"
+	@touch $@
+
+# Everything tests need: the official converter (tensorflow-cpu) and interpreter (ai-edge-litert).
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(PIP) -e ".[cli,test,golden]"
+	@touch $@ $(VENV)/.installed-core
+
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
+	$(PIP) -e ".[cli,test,golden,bench]"
+	@touch $@
+
+demo: $(VENV)/.installed-core
+	$(BIN)/litelens run $(DEMO_MODEL) --text $(DEMO_TEXT) --labels negative,neutral,positive
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q
+
+golden: $(VENV)/.installed-test
+	$(BIN)/python golden/record.py
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m pytest -q benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache
