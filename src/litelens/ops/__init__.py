@@ -12,6 +12,10 @@ _OP_MODULES: list[str] = [
     "slicing",
     "pad",
     "cast",
+    "activations",
+    "softmax",
+    "quantize",
+    "reduce",
 ]
 
 for _name in _OP_MODULES:

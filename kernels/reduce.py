@@ -1,0 +1,100 @@
+"""MEAN and SUM kernels (kernels/reduce.cc and kernels/internal/reference/reduce.h).
+
+The op brings the input to [outer, reduced, inner] (one contiguous block of reduced dimensions, or
+a transposed copy with kept axes first and reduced axes last). The reference kernel walks the input
+in row-major order and adds each element into its output, so every output sums its inputs in
+ascending order of the reduced index: the kernels below add in exactly that order, which is what
+makes float sums bit-exact.
+"""
+import numpy as np
+
+from litelens.kernels.config import jit
+from litelens.kernels.fixedpoint import multiply_by_quantized_multiplier, wrap_int32
+
+
+@jit
+def sum_float(output, x, start_with_first):
+    """float32 reduce-sum. [outer, reduced, inner] -> [outer, inner].
+
+    ``ReduceGeneric`` starts every output at 0.0f; ``ReduceAllDims`` (every axis reduced) starts at
+    the first element (``start_with_first``), which differs only in the sign of an all -0.0 sum.
+    """
+    outer, reduced, inner = x.shape
+    for o in range(outer):
+        first = 0
+        if start_with_first and reduced > 0:
+            for i in range(inner):
+                output[o, i] = x[o, 0, i]
+            first = 1
+        else:
+            for i in range(inner):
+                output[o, i] = np.float32(0.0)
+        for r in range(first, reduced):
+            for i in range(inner):
+                output[o, i] = np.float32(output[o, i] + x[o, r, i])
+
+
+@jit
+def mean_float(output, x):
+    """Reference float ``Mean``: sum from 0.0f in order, then / float(reduced). [outer, reduced, inner] -> [outer, inner]."""
+    outer, reduced, inner = x.shape
+    count = np.float32(reduced)
+    sum_float(output, x, False)
+    for o in range(outer):
+        for i in range(inner):
+            output[o, i] = np.float32(output[o, i] / count)
+
+
+@jit
+def _sum_int64(acc, x, o):
+    """acc[i] = sum over r of x[o, r, i], in int64."""
+    reduced, inner = x.shape[1], x.shape[2]
+    for i in range(inner):
+        acc[i] = 0
+    for r in range(reduced):
+        for i in range(inner):
+            acc[i] += np.int64(x[o, r, i])
+
+
+@jit
+def sum_int(output, x):
+    """Integer reduce-sum in the input type, wrapping (``AddTensorValuesWithExpectedOverflow``).
+
+    [outer, reduced, inner] -> [outer, inner] for int32 or int64 (an int64 sum wraps by itself).
+    """
+    outer, reduced, inner = x.shape
+    acc = np.empty(inner, dtype=np.int64)
+    for o in range(outer):
+        _sum_int64(acc, x, o)
+        for i in range(inner):
+            output[o, i] = wrap_int32(acc[i]) if output.itemsize == 4 else acc[i]
+
+
+@jit
+def mean_int(output, x):
+    """Reference ``Mean<int32|int64, int64>``: int64 sum / count, truncating toward zero."""
+    outer, reduced, inner = x.shape
+    acc = np.empty(inner, dtype=np.int64)
+    for o in range(outer):
+        _sum_int64(acc, x, o)
+        for i in range(inner):
+            quotient = abs(acc[i]) // reduced
+            output[o, i] = quotient if acc[i] >= 0 else -quotient
+
+
+@jit
+def quantized_mean_or_sum(output, x, input_zero_point, multiplier, shift, output_zero_point, qmin, qmax):
+    """Reference ``QuantizedMeanOrSum`` (reference/reduce.h). [outer, reduced, inner] -> [outer, inner].
+
+    sum = wrapping int32 sum; v = int32(sum - in_zp * reduced); out = clamp(MBQM(v, M, shift) + out_zp).
+    For MEAN the op has already folded 1/reduced into (M, shift).
+    """
+    outer, reduced, inner = x.shape
+    acc = np.empty(inner, dtype=np.int64)
+    offset = np.int64(input_zero_point) * reduced
+    for o in range(outer):
+        _sum_int64(acc, x, o)
+        for i in range(inner):
+            shifted = wrap_int32(wrap_int32(acc[i]) - offset)
+            out = wrap_int32(multiply_by_quantized_multiplier(shifted, multiplier, shift) + output_zero_point)
+            output[o, i] = min(max(out, qmin), qmax)

@@ -1,0 +1,181 @@
+"""SOFTMAX over the last axis: the reference fixed-point int8/uint8 kernel, the int16 LUT kernel and
+the float32 kernel (kernels/internal/reference/softmax.h).
+
+The int8 path evaluates exp() with gemmlowp's fixed-point ``exp_on_negative_values`` and divides with
+``one_over_one_plus_x_for_x_in_0_1`` (fixedpoint/fixedpoint.h); the helpers below follow those
+functions operation by operation on int32 values held in int64.
+"""
+import numpy as np
+
+from litelens.kernels.config import jit
+from litelens.kernels.fixedpoint import (
+    INT32_MAX,
+    INT32_MIN,
+    rounding_divide_by_pot,
+    saturating_rounding_doubling_high_mul,
+    wrap_int32,
+)
+from litelens.kernels.lut import expf
+
+SCALED_DIFF_INTEGER_BITS = 5  # exp() input is Q5.26
+ACCUMULATION_INTEGER_BITS = 12  # sum of exps is Q12.19
+FLT_MAX = np.float32(3.4028234663852886e38)
+
+
+@jit
+def _mul(a, b):
+    """gemmlowp FixedPoint ``operator*``: SaturatingRoundingDoublingHighMul of the raw values."""
+    return saturating_rounding_doubling_high_mul(a, b)
+
+
+@jit
+def _saturating_mul_by_pot(x, exponent):
+    """gemmlowp ``SaturatingRoundingMultiplyByPOT<exponent>`` for int32 (left: saturate; right: round)."""
+    if exponent == 0:
+        return np.int64(x)
+    if exponent < 0:
+        return rounding_divide_by_pot(x, -exponent)
+    threshold = (np.int64(1) << (31 - exponent)) - 1
+    if x > threshold:
+        return np.int64(INT32_MAX)
+    if x < -threshold:
+        return np.int64(INT32_MIN)
+    return np.int64(x) << exponent
+
+
+@jit
+def _exp_on_interval_between_negative_one_quarter_and_0_excl(a):
+    """gemmlowp ``exp_on_interval_between_negative_one_quarter_and_0_excl`` (Q0.31 in and out)."""
+    constant_term = np.int64(1895147668)  # exp(-1/8)
+    constant_1_over_3 = np.int64(715827883)
+    x = wrap_int32(a + (np.int64(1) << 28))  # a + 1/8
+    x2 = _mul(x, x)
+    x3 = _mul(x2, x)
+    x4 = _mul(x2, x2)
+    x4_over_4 = rounding_divide_by_pot(x4, 2)
+    poly = rounding_divide_by_pot(wrap_int32(_mul(wrap_int32(x4_over_4 + x3), constant_1_over_3) + x2), 1)
+    return wrap_int32(constant_term + _mul(constant_term, wrap_int32(x + poly)))
+
+
+@jit
+def exp_on_negative_values(a, integer_bits):
+    """gemmlowp ``exp_on_negative_values``: exp(a) for a <= 0 in Q(integer_bits).(31-integer_bits) -> Q0.31."""
+    fractional_bits = 31 - integer_bits
+    one_quarter = np.int64(1) << (fractional_bits - 2)
+    mask = one_quarter - 1
+    a_mod_quarter_minus_one_quarter = wrap_int32((a & mask) - one_quarter)
+    result = _exp_on_interval_between_negative_one_quarter_and_0_excl(
+        _saturating_mul_by_pot(a_mod_quarter_minus_one_quarter, integer_bits))
+    remainder = wrap_int32(a_mod_quarter_minus_one_quarter - a)
+    # Barrel shifter: multiply by exp(-2**k) for each bit k of the remainder (k = -2 .. 4).
+    multipliers = (1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242)
+    for j in range(7):
+        exponent = j - 2
+        if integer_bits > exponent:
+            shift = fractional_bits + exponent
+            if remainder & (np.int64(1) << shift):
+                result = _mul(result, np.int64(multipliers[j]))
+    if integer_bits > 5:
+        clamp = -(np.int64(1) << (36 - integer_bits))
+        if a < clamp:
+            result = np.int64(0)
+    if a == 0:
+        result = np.int64(INT32_MAX)
+    return result
+
+
+@jit
+def one_over_one_plus_x_for_x_in_0_1(a):
+    """gemmlowp ``one_over_one_plus_x_for_x_in_0_1``: 1/(1+a) for a in [0, 1) in Q0.31 (Newton-Raphson).
+
+    Internally Q2.29: x0 = 48/17 - 32/17 * d with d = (1+a)/2, then three steps x += x*(1 - d*x).
+    """
+    # RoundingHalfSum(a, One()) with One() == INT32_MAX for Q0.31.
+    total = np.int64(a) + np.int64(INT32_MAX)
+    half_denominator = (total + 1) // 2 if total >= 0 else -((1 - total) // 2)  # (sum +- 1) / 2, C division
+    constant_48_over_17 = np.int64(1515870810)
+    constant_neg_32_over_17 = np.int64(-1010580540)
+    one_q2 = np.int64(1) << 29
+    x = wrap_int32(constant_48_over_17 + _mul(half_denominator, constant_neg_32_over_17))
+    for _ in range(3):
+        half_denominator_times_x = _mul(half_denominator, x)
+        one_minus = wrap_int32(one_q2 - half_denominator_times_x)
+        x = wrap_int32(x + _saturating_mul_by_pot(_mul(x, one_minus), 2))
+    # Rescale<0>(ExactMulByPot<-1>(x)): reinterpret as Q1.30, then to Q0.31 saturating.
+    return _saturating_mul_by_pot(x, 1)
+
+
+@jit
+def get_reciprocal(x, x_integer_digits):
+    """``GetReciprocal`` (kernels/internal/common.h): (Q0.31 of 1/x scaled, num_bits_over_unit)."""
+    ux = np.int64(x) & np.int64(0xFFFFFFFF)
+    headroom_plus_one = 32
+    while headroom_plus_one > 0 and (ux >> (32 - headroom_plus_one)) != 0:
+        headroom_plus_one -= 1
+    # headroom_plus_one == clz32(x)
+    num_bits_over_unit = x_integer_digits - headroom_plus_one
+    shifted = ((ux << headroom_plus_one) & np.int64(0xFFFFFFFF)) - (np.int64(1) << 31)
+    shifted_sum_minus_one = wrap_int32(shifted)
+    return one_over_one_plus_x_for_x_in_0_1(shifted_sum_minus_one), num_bits_over_unit
+
+
+@jit
+def softmax_quantized(output, x, input_multiplier, input_left_shift, diff_min, out_bits, out_min, out_max):
+    """Reference quantized ``Softmax`` (reference/softmax.h), 8-bit input, 8- or 16-bit output.
+
+    [rows, depth] -> [rows, depth]. Per row: d = x - max; d < diff_min gives out_min;
+    s = SRDHM(d << left_shift, multiplier) as Q5.26; e = exp_on_negative_values(s) (Q0.31);
+    sum = sum of Rescale<12>(e); out = RDBPOT(SRDHM(reciprocal(sum), e), bits_over_unit + 31 - out_bits)
+    + out_min, clamped.
+
+    Returns -1, or the first row whose sum of exps is too large for that shift (8-bit output: about
+    512 entries at the row maximum): the official kernel aborts there (TFLITE_CHECK exponent <= 31).
+    """
+    rows, depth = x.shape
+    for r in range(rows):
+        row_max = np.int64(x[r, 0])
+        for c in range(1, depth):
+            row_max = max(row_max, np.int64(x[r, c]))
+        sum_of_exps = np.int64(0)
+        for c in range(depth):
+            diff = np.int64(x[r, c]) - row_max
+            if diff >= diff_min:
+                scaled = _mul(wrap_int32(diff << input_left_shift), input_multiplier)
+                e = exp_on_negative_values(scaled, SCALED_DIFF_INTEGER_BITS)
+                sum_of_exps = wrap_int32(
+                    sum_of_exps + rounding_divide_by_pot(e, ACCUMULATION_INTEGER_BITS))
+        shifted_scale, num_bits_over_unit = get_reciprocal(sum_of_exps, ACCUMULATION_INTEGER_BITS)
+        exponent = num_bits_over_unit + 31 - out_bits
+        if exponent < 0 or exponent > 31:
+            return r
+        for c in range(depth):
+            diff = np.int64(x[r, c]) - row_max
+            if diff >= diff_min:
+                scaled = _mul(wrap_int32(diff << input_left_shift), input_multiplier)
+                e = exp_on_negative_values(scaled, SCALED_DIFF_INTEGER_BITS)
+                unsat = rounding_divide_by_pot(_mul(shifted_scale, e), exponent)
+                output[r, c] = min(max(unsat + out_min, out_min), out_max)
+            else:
+                output[r, c] = out_min
+    return -1
+
+
+@jit
+def softmax_float(output, x, beta):
+    """Reference float ``Softmax`` (reference/softmax.h). [rows, depth] -> [rows, depth].
+
+    e = expf((x - max) * beta) in float32, summed left to right from 0; out = e / sum.
+    """
+    rows, depth = x.shape
+    beta = np.float32(beta)
+    for r in range(rows):
+        row_max = np.float32(-FLT_MAX)  # std::numeric_limits<float>::lowest()
+        for c in range(depth):
+            row_max = max(row_max, x[r, c])
+        total = np.float32(0.0)
+        for c in range(depth):
+            e = expf(np.float32(np.float32(x[r, c] - row_max) * beta))
+            output[r, c] = e
+            total = np.float32(total + e)
+        for c in range(depth):
+            output[r, c] = np.float32(output[r, c] / total)

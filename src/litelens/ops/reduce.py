@@ -1,0 +1,192 @@
+"""MEAN and SUM over any set of axes (kernels/reduce.cc, reference kernels).
+
+Prepare resolves the constant axis tensor (negative axes wrap, duplicates count once), computes the
+output shape (keep_dims or not) and a view of the input as [outer, reduced, inner]: directly when
+the reduced axes form one contiguous block, else through a transposed copy (kept axes first, reduced
+axes last, both in ascending order) into a buffer allocated here.
+
+8-bit and int16 tensors use ``QuantizedMeanOrSum``: an int32 sum requantized with
+in_scale / out_scale (MEAN also folds in 1/count, see ``mean_multiplier``).
+
+Official quirk, reproduced: the reference SUM for int8 calls ``QuantizedMeanOrSum`` through
+``GetTensorData<uint8_t>`` (reduce.cc), so it reads the int8 codes as uint8 (-1 becomes 255), uses
+the int8 zero points on them, clamps to [0, 255] and stores the bytes (255 reads back as -1).
+For int16 the same cast reads half the input bytes and leaves half the output unwritten, so litelens
+refuses an int16 SUM rather than invent those values. MEAN is typed correctly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from litelens.kernels import reduce as kernels
+from litelens.kernels.fixedpoint import quantize_multiplier
+from litelens.ops.base import Node, Op, Prepared
+from litelens.ops.registry import register
+
+_TYPE_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767)}
+_QUANTIZED = ("int8", "uint8", "int16")
+
+
+@dataclass(frozen=True)
+class ReducerOptions:
+    keep_dims: bool = False
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How Eval sees the input: [outer, reduced, inner] -> output [outer, inner]."""
+
+    view: tuple[int, int, int]
+    permutation: tuple[int, ...] | None  # transpose first (kept axes, then reduced axes), or None
+    scratch: np.ndarray | None  # the transposed copy's buffer
+
+
+@dataclass(frozen=True)
+class ReduceParams:
+    layout: Layout
+    kind: str  # "float", "int" or "quantized"
+    start_with_first: bool = False  # float SUM over every axis (ReduceAllDims)
+    input_zero_point: int = 0
+    multiplier: int = 0
+    shift: int = 0
+    output_zero_point: int = 0
+    qmin: int = 0
+    qmax: int = 0
+    as_uint8: bool = False  # the int8 SUM quirk: run on the bytes as uint8
+
+
+def resolve_axes(node: Node, rank: int) -> list[int]:
+    """``ResolveAxis``: the constant int32 axis tensor, negatives wrapped, duplicates dropped, in order."""
+    axis = node.input(1)
+    if axis.data is None:
+        raise node.error(f"the axis tensor ({axis.describe()}) must be a constant; litelens needs the "
+                         "output shape at Prepare")
+    if axis.dtype != np.int32:  # reduce.cc: TF_LITE_ENSURE_TYPES_EQ(axis->type, kTfLiteInt32)
+        raise node.error(f"the axis tensor ({axis.describe()}) must be int32")
+    resolved: list[int] = []
+    if rank == 0:
+        return resolved
+    for a in axis.data.reshape(-1).tolist():
+        current = a + rank if a < 0 else a
+        if not 0 <= current < rank:
+            raise node.error(f"axis {a} is out of range for an input of rank {rank}")
+        if current not in resolved:
+            resolved.append(current)
+    return resolved
+
+
+def output_shape(shape: tuple[int, ...], axes: list[int], keep_dims: bool) -> tuple[int, ...]:
+    if keep_dims:
+        return tuple(1 if i in axes else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+def plan_layout(shape: tuple[int, ...], axes: list[int], dtype) -> Layout:
+    """[..shape..] -> [outer, reduced, inner], transposing only when the reduced axes are not contiguous."""
+    rank = len(shape)
+    reduced = sorted(axes)
+    n_reduced = int(np.prod([shape[a] for a in reduced], dtype=np.int64))
+    if not reduced:
+        return Layout((int(np.prod(shape, dtype=np.int64)), 1, 1), None, None)
+    if reduced == list(range(reduced[0], reduced[-1] + 1)):
+        outer = int(np.prod(shape[:reduced[0]], dtype=np.int64))
+        inner = int(np.prod(shape[reduced[-1] + 1:], dtype=np.int64))
+        return Layout((outer, n_reduced, inner), None, None)
+    kept = [a for a in range(rank) if a not in reduced]
+    permutation = tuple(kept + reduced)
+    scratch = np.empty([shape[a] for a in permutation], dtype=dtype)
+    outer = int(np.prod([shape[a] for a in kept], dtype=np.int64))
+    return Layout((outer, n_reduced, 1), permutation, scratch)
+
+
+def mean_multiplier(multiplier: int, shift: int, count: int) -> tuple[int, int]:
+    """``QuantizedMeanOrSum`` for MEAN: fold 1/count into (multiplier, shift).
+
+    k = min(floor(log2 count), 32, 31 + shift); multiplier' = (multiplier << k) // count (int64,
+    truncating); shift' = shift - k.
+    """
+    if count <= 0:
+        return multiplier, shift
+    k = min(count.bit_length() - 1, 32, 31 + shift)
+    return int((multiplier << k) // count), shift - k
+
+
+class _Reduce(Op):
+    is_mean = False
+
+    def parse_options(self, raw):
+        return ReducerOptions(False if raw is None else bool(raw.KeepDims()))
+
+    def prepare(self, node: Node) -> Prepared:
+        node.expect_counts(2)
+        if node.flavor != "reference":
+            raise node.error(f"flavor {node.flavor!r} is not implemented; only 'reference'")
+        x, out = node.input(0), node.outputs[0]
+        node.expect_dtype(x, np.float32, np.int8, np.uint8, np.int16, np.int32, np.int64)
+        if out.dtype != x.dtype:
+            raise node.error(f"input {x.describe()} and output {out.describe()} must have the same dtype")
+        axes = resolve_axes(node, len(x.shape))
+        layout = plan_layout(x.shape, axes, x.dtype)
+        shape = output_shape(x.shape, axes, node.options.keep_dims)
+        if x.dtype == np.float32:
+            params = ReduceParams(layout, "float", start_with_first=len(axes) == len(x.shape) and not self.is_mean)
+        elif x.dtype.name in _QUANTIZED:
+            params = self._prepare_quantized(node, layout)
+        else:
+            params = ReduceParams(layout, "int")
+        return Prepared(params, [shape])
+
+    def _prepare_quantized(self, node: Node, layout: Layout) -> ReduceParams:
+        x, out = node.input(0), node.outputs[0]
+        qx, qout = node.expect_quantized(x), node.expect_quantized(out)
+        if x.dtype == np.int16 and (qx.single_zero_point or qout.single_zero_point):
+            raise node.error(f"int16 {self.opcode} needs zero points 0 on input and output")
+        if x.dtype == np.int16 and not self.is_mean:
+            raise node.error("int16 SUM is not supported: the official reference kernel reads int16 data as "
+                             "uint8 bytes and leaves half of its output unwritten (reduce.cc)")
+        multiplier, shift = quantize_multiplier(float(np.float64(qx.scale[0]) / np.float64(qout.scale[0])))
+        if self.is_mean:
+            multiplier, shift = mean_multiplier(multiplier, shift, layout.view[1])
+        as_uint8 = x.dtype == np.int8 and not self.is_mean
+        qmin, qmax = _TYPE_RANGE["uint8" if as_uint8 else x.dtype.name]
+        return ReduceParams(layout, "quantized", input_zero_point=qx.single_zero_point, multiplier=multiplier,
+                            shift=shift, output_zero_point=qout.single_zero_point, qmin=qmin, qmax=qmax,
+                            as_uint8=as_uint8)
+
+    def eval(self, params: ReduceParams, inputs, outputs):
+        x, out = inputs[0], outputs[0]
+        layout = params.layout
+        if x.size == 0:  # official: NaN for a float MEAN, else zeros
+            out.fill(np.nan if (self.is_mean and params.kind == "float") else 0)
+            return
+        if layout.permutation is not None:
+            np.copyto(layout.scratch, x.transpose(layout.permutation))
+            x = layout.scratch
+        x3 = x.reshape(layout.view)  # [..] -> [outer, reduced, inner]
+        out2 = out.reshape(layout.view[0], layout.view[2])  # [..] -> [outer, inner]
+        if params.as_uint8:
+            x3, out2 = x3.view(np.uint8), out2.view(np.uint8)
+        if params.kind == "quantized":
+            kernels.quantized_mean_or_sum(out2, x3, params.input_zero_point, params.multiplier, params.shift,
+                                          params.output_zero_point, params.qmin, params.qmax)
+        elif params.kind == "float":
+            if self.is_mean:
+                kernels.mean_float(out2, x3)
+            else:
+                kernels.sum_float(out2, x3, params.start_with_first)
+        elif self.is_mean:
+            kernels.mean_int(out2, x3)
+        else:
+            kernels.sum_int(out2, x3)
+
+
+@register("MEAN")
+class Mean(_Reduce):
+    is_mean = True
+
+
+@register("SUM")
+class Sum(_Reduce):
+    is_mean = False

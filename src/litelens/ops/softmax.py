@@ -1,0 +1,119 @@
+"""SOFTMAX over the last axis (kernels/activations.cc SoftmaxPrepare / SoftmaxEval, reference kernels).
+
+int8/uint8 input: the fixed-point reference kernel; Prepare turns beta * input_scale into a Q5.26
+multiplier (``PreprocessSoftmaxScaling``) and the cut-off below which exp() is taken as zero
+(``CalculateInputRadius``). float32: expf((x - max) * beta) / sum.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from litelens.kernels import softmax as kernels
+from litelens.kernels.fixedpoint import quantize_multiplier
+from litelens.errors import InputError
+from litelens.ops.base import Node, Op, Prepared
+from litelens.ops.registry import register
+
+_TYPE_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767)}
+
+
+@dataclass(frozen=True)
+class SoftmaxOptions:
+    beta: float = 0.0  # schema default; the converter writes 1.0
+
+
+@dataclass(frozen=True)
+class QuantizedSoftmaxParams:
+    input_multiplier: int  # Q5.26 rescale of (x - max): beta * input_scale * 2**26 = M * 2**(left_shift - 31)
+    input_left_shift: int
+    diff_min: int  # x - max below this contributes exp() == 0 and outputs out_min
+    out_bits: int  # 8 or 16: the output is in units of 2**-out_bits
+    out_min: int
+    out_max: int
+    where: str  # "op N SOFTMAX", for run-time errors
+
+
+@dataclass(frozen=True)
+class FloatSoftmaxParams:
+    beta: float
+
+
+def preprocess_softmax_scaling(beta: float, input_scale: float, input_integer_bits: int) -> tuple[int, int]:
+    """``PreprocessSoftmaxScaling`` (quantization_util.cc): real = min(beta*scale*2**(31-bits), 2**31-1)."""
+    real = min(beta * input_scale * float(1 << (31 - input_integer_bits)), float(2**31 - 1))
+    return real, quantize_multiplier(real)
+
+
+def calculate_input_radius(input_integer_bits: int, input_left_shift: int, total_signed_bits: int = 31) -> int:
+    """``CalculateInputRadius``: floor((2**bits - 1) * 2**(total - bits) / 2**left_shift)."""
+    max_input_rescaled = (1.0 * ((1 << input_integer_bits) - 1) * (1 << (total_signed_bits - input_integer_bits))
+                          / (1 << input_left_shift))
+    return int(math.floor(max_input_rescaled))
+
+
+@register("SOFTMAX")
+class Softmax(Op):
+    def parse_options(self, raw):
+        return SoftmaxOptions(0.0 if raw is None else float(raw.Beta()))
+
+    def prepare(self, node: Node) -> Prepared:
+        node.expect_counts(1)
+        if node.flavor != "reference":
+            raise node.error(f"flavor {node.flavor!r} is not implemented; only 'reference'")
+        x, out = node.input(0), node.outputs[0]
+        if len(x.shape) < 1:
+            raise node.error(f"{x.describe()} must have rank >= 1 (softmax runs over the last axis)")
+        node.expect_dtype(x, np.float32, np.int8, np.uint8)
+        beta = node.options.beta
+        if x.dtype == np.float32:
+            node.expect_dtype(out, np.float32)
+            return Prepared(FloatSoftmaxParams(beta), [x.shape])
+        return Prepared(self._prepare_quantized(node, beta), [x.shape])
+
+    @staticmethod
+    def _prepare_quantized(node: Node, beta: float) -> QuantizedSoftmaxParams:
+        x, out = node.input(0), node.outputs[0]
+        if x.dtype == np.int8:
+            node.expect_dtype(out, np.int8, np.int16)
+        else:
+            node.expect_dtype(out, np.uint8, np.int16)
+        qx, qout = node.expect_quantized(x), node.expect_quantized(out)
+        if x.dtype == np.int8 and out.dtype == np.int8:
+            if qout.single_zero_point != -128 or abs(qout.single_scale - 1 / 256) > 0.001 / 256:
+                raise node.error(f"{out.describe()} must have scale 1/256 and zero point -128, has "
+                                 f"{qout.single_scale!r} and {qout.single_zero_point}")
+        real, (multiplier, left_shift) = preprocess_softmax_scaling(
+            float(beta), float(qx.single_scale), kernels.SCALED_DIFF_INTEGER_BITS)
+        if not real > 1.0:  # QuantizeMultiplierGreaterThanOne: TFLITE_CHECK_GT(real, 1) aborts
+            raise node.error(f"beta * input scale ({beta!r} * {qx.single_scale!r}) is too small for the "
+                             "quantized kernel (beta * scale * 2**26 must exceed 1)")
+        out_min, out_max = _TYPE_RANGE[out.dtype.name]
+        return QuantizedSoftmaxParams(
+            input_multiplier=multiplier,
+            input_left_shift=left_shift,
+            diff_min=-calculate_input_radius(kernels.SCALED_DIFF_INTEGER_BITS, left_shift),
+            out_bits=8 * out.dtype.itemsize,
+            out_min=out_min,
+            out_max=out_max,
+            where=f"op {node.index} {node.opcode}",
+        )
+
+    def eval(self, params, inputs, outputs):
+        x, out = inputs[0], outputs[0]
+        if x.size == 0:
+            return
+        depth = x.shape[-1]
+        x2, out2 = x.reshape(-1, depth), out.reshape(-1, depth)  # [..., depth] -> [rows, depth]
+        if isinstance(params, FloatSoftmaxParams):
+            kernels.softmax_float(out2, x2, params.beta)
+        else:
+            bad_row = kernels.softmax_quantized(out2, x2, params.input_multiplier, params.input_left_shift,
+                                                params.diff_min, params.out_bits, params.out_min, params.out_max)
+            if bad_row >= 0:
+                raise InputError(
+                    f"{params.where}: row {bad_row}: the sum of exponentials is too large for the quantized kernel "
+                    f"(too many entries near the row maximum for {params.out_bits}-bit output); the official "
+                    "reference kernel aborts on this input")

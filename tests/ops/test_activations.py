@@ -1,0 +1,143 @@
+"""TANH, LOGISTIC and GELU against the official reference kernels (BUILTIN_REF).
+
+8-bit: every one of the 256 input codes, for several input quantizations (converter-made and
+edited: odd scales, asymmetric zero points, uint8); bit-exact.
+float32: TANH and LOGISTIC are bit-exact (glibc tanhf/expf, same cut-offs). The official float GELU
+evaluates Eigen's vectorized tanh/erfc, polynomial approximations that differ from glibc by a few
+ulp, and Eigen's tanh saturates to +-1 beyond |x| ~ 7.9 (so the approximate GELU gives -0.0 where the
+exact value is ~ -1e-7 for x ~ -5.2): compared with atol 1e-6 (largest difference measured 9.5e-7, at
+such near-zero outputs) and rtol 4e-6 (a few float32 ulp; measured 6.4e-7).
+"""
+from functools import lru_cache
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+pytest.importorskip("ai_edge_litert")
+
+from single_op import compare_with_official, convert_fn  # noqa: E402
+
+import litelens  # noqa: E402
+
+GELU_ATOL, GELU_RTOL = 1e-6, 4e-6
+
+
+def patch_model(content: bytes, edit) -> bytes:
+    """Unpack a .tflite with the schema's object API, let ``edit`` change it, pack it again."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(content, 0)
+    edit(model, schema)
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def tanh(x):
+    return tf.math.tanh(x)
+
+
+def logistic(x):
+    return tf.math.sigmoid(x)
+
+
+def gelu(x):
+    return tf.nn.gelu(x, approximate=False)
+
+
+def gelu_approximate(x):
+    return tf.nn.gelu(x, approximate=True)
+
+
+OPS = {"tanh": tanh, "logistic": logistic, "gelu": gelu, "gelu_approximate": gelu_approximate}
+ALL_INT8 = np.arange(-128, 128, dtype=np.int8)
+ALL_UINT8 = np.arange(256, dtype=np.uint8)
+
+
+@lru_cache(maxsize=None)
+def model(op: str, flavor: str = "int8", calibration_scale: float = 2.0, size: int = 256) -> bytes:
+    return convert_fn(OPS[op], [tf.TensorSpec([size], tf.float32)], flavor=flavor,
+                      calibration_scale=calibration_scale)
+
+
+@lru_cache(maxsize=None)
+def requantized(op: str, input_scale: float, input_zero_point: int, output_scale: float | None = None,
+                output_zero_point: int | None = None, uint8: bool = False) -> bytes:
+    """The converted int8 model with the quantization (and optionally the type) of its tensors replaced."""
+
+    def edit(m, schema):
+        graph = m.subgraphs[0]
+        (op_,) = graph.operators
+        x, y = graph.tensors[op_.inputs[0]], graph.tensors[op_.outputs[0]]
+        x.quantization.scale, x.quantization.zeroPoint = [input_scale], [input_zero_point]
+        if output_scale is not None:
+            y.quantization.scale, y.quantization.zeroPoint = [output_scale], [output_zero_point]
+        if uint8:
+            x.type = y.type = schema.TensorType.UINT8
+            x.quantization.zeroPoint = [input_zero_point + 128]
+            y.quantization.zeroPoint = [int(y.quantization.zeroPoint[0]) + 128]
+
+    return patch_model(model(op), edit)
+
+
+@pytest.mark.parametrize("calibration_scale", [0.3, 2.0, 12.0])
+@pytest.mark.parametrize("op", sorted(OPS))
+def test_int8_all_codes(op, calibration_scale):
+    compare_with_official(model(op, calibration_scale=calibration_scale), {0: ALL_INT8}).assert_ok()
+
+
+# (input scale, input zero point, output scale, output zero point); None keeps the converter's output.
+QUANTIZATIONS = [(0.0123, 37, None, None), (0.5, -100, None, None), (1e-3, 0, None, None),
+                 (0.07, 5, 0.011, -3), (0.2, 120, 0.9, 60)]
+
+
+@pytest.mark.parametrize("quant", QUANTIZATIONS)
+@pytest.mark.parametrize("op", ["tanh", "gelu", "gelu_approximate"])
+def test_int8_all_codes_edited_quantization(op, quant):
+    compare_with_official(requantized(op, *quant), {0: ALL_INT8}).assert_ok()
+
+
+@pytest.mark.parametrize("quant", [(0.0123, 37), (0.5, -100), (1e-3, 0)])
+def test_logistic_int8_edited_input_quantization(quant):
+    compare_with_official(requantized("logistic", *quant), {0: ALL_INT8}).assert_ok()
+
+
+@pytest.mark.parametrize("op", sorted(OPS))
+def test_uint8_all_codes(op):
+    compare_with_official(requantized(op, 0.04, -7, uint8=True), {0: ALL_UINT8}).assert_ok()
+
+
+def float_inputs(size: int, seed: int) -> np.ndarray:
+    x = (np.random.default_rng(seed).standard_normal(size) * 5).astype(np.float32)
+    x[:12] = [0.0, -0.0, 9.0, -9.0, -9.000001, 16.619047, 16.62, -20.0, 20.0, 1e-8, -90.0, 90.0]
+    return x
+
+
+@pytest.mark.parametrize("op", ["tanh", "logistic"])
+def test_float32_exact(op):
+    m = model(op, "float32", size=4096)
+    for seed in range(2):
+        compare_with_official(m, {0: float_inputs(4096, seed)}).assert_ok()
+
+
+@pytest.mark.parametrize("op", ["gelu", "gelu_approximate"])
+def test_float32_gelu(op):
+    m = model(op, "float32", size=4096)
+    x = float_inputs(4096, 3)
+    compare_with_official(m, {0: x}, float_atol=GELU_ATOL, float_rtol=GELU_RTOL).assert_ok()
+
+
+def test_logistic_int8_needs_output_scale_one_over_256():
+    m = requantized("logistic", 0.05, 0, output_scale=0.004, output_zero_point=-128)
+    with pytest.raises(litelens.ModelError, match="1/256"):
+        litelens.Interpreter(model_content=m).allocate_tensors()
+
+
+@pytest.mark.parametrize("op", sorted(OPS))
+def test_other_shapes_use_the_same_table(op):
+    """The table op is elementwise: a 3-D tensor gives the same codes as the flat one."""
+    m = convert_fn(OPS[op], [tf.TensorSpec([2, 4, 32], tf.float32)], flavor="int8")
+    x = ALL_INT8.reshape(2, 4, 32)
+    compare_with_official(m, {0: x}).assert_ok()
