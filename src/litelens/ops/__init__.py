@@ -12,6 +12,8 @@ _OP_MODULES: list[str] = [
     "slicing",
     "pad",
     "cast",
+    "fully_connected",
+    "batch_matmul",
     "activations",
     "softmax",
     "quantize",

@@ -1,0 +1,79 @@
+"""FULLY_CONNECTED kernels: float32 with a fused clamp, and the integer requantization.
+
+The integer matrix product itself is a BLAS call on offset-shifted operands (see ``gemm.py`` for
+why that is exact); these kernels finish the job the official reference loop does per output.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from litelens.kernels.config import jit
+from litelens.kernels.fixedpoint import INT32_MIN, wrap_int32
+from litelens.kernels.gemm import matmul_f32_sequential
+
+
+@jit
+def round_half_away(x):
+    """C ``round()`` on a double: nearest integer, ties away from zero (exact for every double)."""
+    a = abs(x)
+    r = math.floor(a)
+    if a - r >= 0.5:  # a - floor(a) is exact in binary floating point
+        r += 1.0
+    return -r if x < 0 else r
+
+
+@jit
+def double_to_int32(r):
+    """``static_cast<int32_t>(double)`` as x86-64 does it (cvttsd2si): out of range or NaN -> INT32_MIN."""
+    if r >= -2147483648.0 and r < 2147483648.0:
+        return np.int64(r)
+    return np.int64(INT32_MIN)
+
+
+@jit
+def requantize_double(acc, bias, scale, out_zp, qmin, qmax, wrap32, out):
+    """out[b, n] = clamp(round(double(acc[b, n] + bias[n]) * scale[n]) + out_zp, qmin, qmax).
+
+    [batch, N] accumulator (integer values, any numeric dtype) -> [batch, N] int8/int16 output.
+    Matches the float-requant ``reference_integer_ops::FullyConnected`` and
+    ``FullyConnectedPerChannel`` (reference/integer_ops/fully_connected.h, LiteRT since April 2025):
+    ``acc += bias`` in the accumulator type (int32 wraps when ``wrap32``; int64 does not), then
+    ``static_cast<int32_t>(round(double(acc) * effective_scale))`` with effective_scale =
+    double(in_s) * double(w_s[n]) / double(out_s) computed in Prepare, ``+= out_zp`` in int32, clamp.
+    """
+    batch, n_size = acc.shape
+    for b in range(batch):
+        for n in range(n_size):
+            total = np.int64(acc[b, n]) + np.int64(bias[n])
+            if wrap32:
+                total = wrap_int32(total)
+            scaled = double_to_int32(round_half_away(np.float64(total) * scale[n]))
+            v = wrap_int32(scaled + out_zp)
+            if v < qmin:
+                v = qmin
+            if v > qmax:
+                v = qmax
+            out[b, n] = v
+
+
+@jit
+def fully_connected_float(x, weights_t, bias, act_min, act_max, out):
+    """out[b, n] = min(max(Σ_k x[b, k] * w[n, k] + bias[n], act_min), act_max), all in float32.
+
+    [batch, K] x [K, N] (weights transposed in Prepare) -> [batch, N]. Matches the float
+    ``reference_ops::FullyConnected`` (reference/fully_connected.h): the sequential float32 sum,
+    then ``total + bias_value`` (0.0f without a bias), then ActivationFunctionWithMinMax, i.e.
+    std::min(std::max(v, lo), hi) - NaN passes through, +-inf clamps to +-FLT_MAX without activation.
+    """
+    matmul_f32_sequential(x, weights_t, out)
+    batch, n_size = out.shape
+    for b in range(batch):
+        for n in range(n_size):
+            v = out[b, n] + bias[n]
+            if v < act_min:
+                v = act_min
+            if act_max < v:
+                v = act_max
+            out[b, n] = v

@@ -1,0 +1,240 @@
+"""BATCH_MATMUL (batch_matmul.cc, BUILTIN_REF): lhs [..., M, K] @ rhs [..., K, N] -> [..., M, N].
+
+``adj_x`` / ``adj_y`` transpose the last two dims of lhs / rhs first. Ranks 2 to 5 (the official
+limit); batch dims broadcast NumPy-style (equal, or one of them 1). No bias, no fused activation.
+Types (reference/batch_matmul.h):
+
+* float32: sequential float32 sums, bit-exact with the reference loop.
+* int8 x int8 -> int8: acc = Σ (l - l_zp)(r - r_zp) in int32, then MultiplyByQuantizedMultiplier with
+  the multiplier of double(float32(l_s * r_s)) / double(out_s), + out_zp, clamp to [-128, 127].
+* int8 x int8 -> int32: the raw Σ l * r, zero points ignored (as the official EvalInt8Int32 does).
+* int16 x int16 and int16 x int8 -> int16 (all zero points 0): int64 accumulator and the int64
+  MultiplyByQuantizedMultiplier.
+
+A constant rhs is shifted by its zero point and laid out [..., K, N] once, in Prepare.
+Hybrid (float32 lhs, int8 rhs) is not supported yet (a clear error).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from litelens.kernels.batch_matmul import (batch_matmul_float, requantize_mbqm, requantize_mbqm_int64,
+                                           wrap_to_int32)
+from litelens.kernels.fixedpoint import quantize_multiplier
+from litelens.kernels.gemm import exact_float_dtype, max_abs_offset_value
+from litelens.ops.base import Node, Op, Prepared, TensorArg
+from litelens.ops.registry import register
+
+MAX_RANK = 5  # batch_matmul.cc Prepare: "Support dimensions between 2 and 5, inclusive."
+
+
+@dataclass(frozen=True)
+class BatchMatMulOptions:
+    adj_x: bool = False
+    adj_y: bool = False
+    asymmetric_quantize_inputs: bool = False  # hybrid only
+
+
+@dataclass(frozen=True)
+class Layout:
+    adj_x: bool
+    adj_y: bool
+    out_shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class FloatPlan:
+    layout: Layout
+    lhs_shape3: tuple[int, int, int]  # lhs as stored, batch dims flattened: [L, rows, cols]
+    rhs_shape3: tuple[int, int, int]
+    lhs_buf: np.ndarray  # float32 [L, M, K] scratch when adj_x
+    rhs_kn: np.ndarray | None  # float32 [R, K, N], constant rhs
+    rhs_buf: np.ndarray  # float32 [R, K, N] scratch when adj_y
+    lhs_batch: np.ndarray  # int64 [B]: output batch -> lhs batch
+    rhs_batch: np.ndarray  # int64 [B]: output batch -> rhs batch
+
+
+@dataclass(frozen=True)
+class QuantPlan:
+    layout: Layout
+    kind: str  # "int8" (MBQM int32), "int16" (MBQM int64), "raw_int32"
+    lhs_offset: int  # -lhs zero point
+    rhs_offset: int  # -rhs zero point
+    lhs_buf: np.ndarray  # [..., M, K] (l + lhs_offset) in the work dtype
+    rhs_kn: np.ndarray | None  # [..., K, N] (r + rhs_offset) in the work dtype, constant rhs
+    rhs_buf: np.ndarray  # [..., K, N] scratch for a run-time rhs
+    acc_buf: np.ndarray  # [out_shape] the exact integer accumulator, held in the work dtype
+    multiplier: int
+    shift: int
+    output_zero_point: int
+    qmin: int
+    qmax: int
+
+
+@register("BATCH_MATMUL")
+class BatchMatMul(Op):
+    def parse_options(self, raw) -> BatchMatMulOptions:
+        if raw is None:
+            return BatchMatMulOptions()
+        return BatchMatMulOptions(bool(raw.AdjX()), bool(raw.AdjY()), bool(raw.AsymmetricQuantizeInputs()))
+
+    def prepare(self, node: Node) -> Prepared:
+        node.expect_counts(2)
+        lhs, rhs, out = node.input(0), node.input(1), node.outputs[0]
+        layout = _layout(node, lhs, rhs)
+        if lhs.dtype == np.float32 and rhs.dtype == np.float32:
+            node.expect_dtype(out, np.float32)
+            plan = _prepare_float(layout, lhs, rhs)
+        elif lhs.dtype == np.float32 and rhs.dtype == np.int8:
+            raise node.error(f"hybrid BATCH_MATMUL (float32 lhs, int8 rhs {rhs.describe()}) is not supported yet")
+        elif (lhs.dtype, rhs.dtype) in ((np.int8, np.int8), (np.int16, np.int16), (np.int16, np.int8)):
+            plan = _prepare_quantized(node, layout, lhs, rhs, out)
+        else:
+            raise node.error(f"unsupported types lhs {lhs.dtype.name}, rhs {rhs.dtype.name}; supported: "
+                             "float32 x float32, int8 x int8, int16 x int16, int16 x int8")
+        return Prepared(plan, [layout.out_shape])
+
+    def eval(self, plan, inputs, outputs) -> None:
+        if isinstance(plan, FloatPlan):
+            _eval_float(plan, inputs, outputs[0])
+        else:
+            _eval_quantized(plan, inputs, outputs[0])
+
+
+def _layout(node: Node, lhs: TensorArg, rhs: TensorArg) -> Layout:
+    """Checks ranks, broadcastable batch dims and matching K; the output shape (ResizeOutputTensor)."""
+    opts: BatchMatMulOptions = node.options
+    for t in (lhs, rhs):
+        if not 2 <= len(t.shape) <= MAX_RANK:
+            raise node.error(f"{t.describe()} has rank {len(t.shape)}; the official kernel supports "
+                             f"2 to {MAX_RANK}")
+    rank = max(len(lhs.shape), len(rhs.shape))
+    lhs_ext = (1,) * (rank - len(lhs.shape)) + tuple(lhs.shape)
+    rhs_ext = (1,) * (rank - len(rhs.shape)) + tuple(rhs.shape)
+    batch = []
+    for i, (a, b) in enumerate(zip(lhs_ext[:-2], rhs_ext[:-2])):
+        if a != b and a != 1 and b != 1:
+            raise node.error(f"batch dim {i} of lhs {lhs.describe()} and rhs {rhs.describe()} do not broadcast")
+        batch.append(b if a == 1 else a)
+    rows, k_lhs = (lhs_ext[-1], lhs_ext[-2]) if opts.adj_x else (lhs_ext[-2], lhs_ext[-1])
+    k_rhs, cols = (rhs_ext[-1], rhs_ext[-2]) if opts.adj_y else (rhs_ext[-2], rhs_ext[-1])
+    if k_lhs != k_rhs:
+        raise node.error(f"lhs {lhs.describe()} (adj_x={opts.adj_x}) and rhs {rhs.describe()} "
+                         f"(adj_y={opts.adj_y}) have different depths K: {k_lhs} vs {k_rhs}")
+    return Layout(opts.adj_x, opts.adj_y, tuple(batch) + (rows, cols))
+
+
+def _matrix_view(a: np.ndarray, transpose: bool) -> np.ndarray:
+    """[..., r, c] -> [..., c, r] when transpose (a view)."""
+    return a.swapaxes(-1, -2) if transpose else a
+
+
+def _matrix_shape(shape: tuple[int, ...], transpose: bool) -> tuple[int, ...]:
+    """The shape of :func:`_matrix_view` of an array of this shape."""
+    return tuple(shape[:-2]) + (shape[-1], shape[-2]) if transpose else tuple(shape)
+
+
+def _batch_map(shape: tuple[int, ...], out_batch: tuple[int, ...]) -> np.ndarray:
+    """For each flat output batch, the flat batch index of an operand broadcast to ``out_batch``."""
+    own = tuple(shape[:-2])
+    own = (1,) * (len(out_batch) - len(own)) + own
+    index = np.arange(int(np.prod(own, dtype=np.int64)), dtype=np.int64).reshape(own)
+    return np.ascontiguousarray(np.broadcast_to(index, out_batch).reshape(-1))
+
+
+def _as3(shape: tuple[int, ...]) -> tuple[int, int, int]:
+    return (int(np.prod(shape[:-2], dtype=np.int64)), shape[-2], shape[-1])
+
+
+def _prepare_float(layout: Layout, lhs: TensorArg, rhs: TensorArg) -> FloatPlan:
+    out_batch = layout.out_shape[:-2]
+    m, n = layout.out_shape[-2:]
+    l3, r3 = _as3(lhs.shape), _as3(rhs.shape)
+    k = l3[1] if layout.adj_x else l3[2]
+    rhs_kn, rhs_buf_shape = None, (r3[0], k, n) if layout.adj_y else (0, 0, 0)
+    if rhs.data is not None:  # [R, K, N] once
+        rhs_kn = np.ascontiguousarray(_matrix_view(rhs.data.reshape(r3), layout.adj_y), dtype=np.float32)
+        rhs_buf_shape = (0, 0, 0)
+    return FloatPlan(
+        layout=layout, lhs_shape3=l3, rhs_shape3=r3,
+        lhs_buf=np.zeros((l3[0], m, k) if layout.adj_x else (0, 0, 0), np.float32), rhs_kn=rhs_kn,
+        rhs_buf=np.zeros(rhs_buf_shape, np.float32),
+        lhs_batch=_batch_map(lhs.shape, out_batch), rhs_batch=_batch_map(rhs.shape, out_batch),
+    )
+
+
+def _eval_float(plan: FloatPlan, inputs, output: np.ndarray) -> None:
+    layout = plan.layout
+    lhs = inputs[0].reshape(plan.lhs_shape3)
+    if layout.adj_x:  # [L, K, M] -> [L, M, K]
+        np.copyto(plan.lhs_buf, lhs.swapaxes(1, 2))
+        lhs = plan.lhs_buf
+    rhs = plan.rhs_kn
+    if rhs is None:
+        rhs = inputs[1].reshape(plan.rhs_shape3)
+        if layout.adj_y:  # [R, N, K] -> [R, K, N]
+            np.copyto(plan.rhs_buf, rhs.swapaxes(1, 2))
+            rhs = plan.rhs_buf
+    m, n = layout.out_shape[-2:]
+    out = output.reshape(plan.lhs_batch.size, m, n)
+    batch_matmul_float(lhs, rhs, plan.lhs_batch, plan.rhs_batch, out)
+
+
+def _prepare_quantized(node: Node, layout: Layout, lhs: TensorArg, rhs: TensorArg, out: TensorArg) -> QuantPlan:
+    if lhs.dtype == np.int8 and out.dtype == np.int32:
+        kind, lhs_offset, rhs_offset = "raw_int32", 0, 0
+        multiplier = shift = out_zp = 0
+        qmin, qmax = -(2**31), 2**31 - 1
+    else:
+        node.expect_dtype(out, lhs.dtype)
+        ql, qr, qo = (node.expect_quantized(t) for t in (lhs, rhs, out))
+        kind = "int8" if lhs.dtype == np.int8 else "int16"
+        if kind == "int16" and (ql.single_zero_point or qr.single_zero_point or qo.single_zero_point):
+            raise node.error("int16 BATCH_MATMUL needs zero point 0 on lhs, rhs and output")
+        # GetQuantizedConvolutionMultipler (kernel_util.cc): the scale product is rounded to float32.
+        product = np.float32(np.float32(ql.single_scale) * np.float32(qr.single_scale))
+        if product < 0:
+            raise node.error("lhs scale * rhs scale must not be negative")
+        multiplier, shift = quantize_multiplier(float(product) / float(np.float64(qo.single_scale)))
+        lhs_offset, rhs_offset = -ql.single_zero_point, -qr.single_zero_point
+        out_zp = qo.single_zero_point
+        info = np.iinfo(out.dtype)
+        qmin, qmax = int(info.min), int(info.max)
+
+    k = lhs.shape[-2] if layout.adj_x else lhs.shape[-1]
+    bound = max_abs_offset_value(lhs.dtype, lhs_offset) * max_abs_offset_value(rhs.dtype, rhs_offset) * k
+    work = exact_float_dtype(bound)
+    if work is None:
+        raise node.error(f"accumulation depth K = {k} is too large for an exact accumulator")
+    rhs_kn, rhs_buf_shape = None, _matrix_shape(rhs.shape, layout.adj_y)
+    if rhs.data is not None:
+        rhs_kn = np.ascontiguousarray(_matrix_view(rhs.data, layout.adj_y).astype(np.int64) + rhs_offset,
+                                      dtype=work)
+        rhs_buf_shape = (0,)
+    return QuantPlan(
+        layout=layout, kind=kind, lhs_offset=lhs_offset, rhs_offset=rhs_offset,
+        lhs_buf=np.zeros(_matrix_shape(lhs.shape, layout.adj_x), work), rhs_kn=rhs_kn,
+        rhs_buf=np.zeros(rhs_buf_shape, work),
+        acc_buf=np.zeros(layout.out_shape, work), multiplier=multiplier, shift=shift,
+        output_zero_point=out_zp, qmin=qmin, qmax=qmax,
+    )
+
+
+def _eval_quantized(plan: QuantPlan, inputs, output: np.ndarray) -> None:
+    layout = plan.layout
+    lhs = plan.lhs_buf  # [..., M, K]
+    np.add(_matrix_view(inputs[0], layout.adj_x), plan.lhs_offset, out=lhs, dtype=lhs.dtype)
+    rhs = plan.rhs_kn
+    if rhs is None:  # [..., K, N]
+        rhs = plan.rhs_buf
+        np.add(_matrix_view(inputs[1], layout.adj_y), plan.rhs_offset, out=rhs, dtype=rhs.dtype)
+    np.matmul(lhs, rhs, out=plan.acc_buf)  # broadcast batches: [..., M, K] x [..., K, N] -> [..., M, N], exact
+    acc, out = plan.acc_buf.reshape(-1), output.reshape(-1)
+    if plan.kind == "int8":
+        requantize_mbqm(acc, plan.multiplier, plan.shift, plan.output_zero_point, plan.qmin, plan.qmax, out)
+    elif plan.kind == "int16":
+        requantize_mbqm_int64(acc, plan.multiplier, plan.shift, plan.output_zero_point, plan.qmin, plan.qmax, out)
+    else:
+        wrap_to_int32(acc, out)

@@ -1,0 +1,255 @@
+"""FULLY_CONNECTED (fully_connected.cc, BUILTIN_REF): output = input @ weights.T + bias, fused clamp.
+
+Inputs: input (any rank; flattened to [input.size / K, K]), weights [N, K], optional bias [N]
+(index -1 = none). Output [input.size / K, N], or the input's shape with its last dim set to N under
+``keep_num_dims``. Types:
+
+* float32: the sequential float32 reference loop (bit-exact), fused NONE / RELU / RELU_N1_TO_1 / RELU6.
+* int8 input/output, int8 weights (per tensor, or per channel along dim 0 with N scales), int32 bias.
+* int16 input/output (zero points 0), int8 weights, int64 bias (or int32 when the options say
+  ``quantized_bias_type = INT32``): the int16x8 flavor.
+
+Quantized requantization (reference/integer_ops/fully_connected.h): acc = Σ (w + w_offset)(x - x_zp)
++ bias in the accumulator type, then round(double(acc) * double(in_s) * double(w_s) / double(out_s))
+half away from zero - a double multiply, not MultiplyByQuantizedMultiplier. Per-channel weights are
+symmetric by spec: their zero points are ignored (w_offset = 0); per-tensor weights use -w_zp.
+Not supported (clear errors): hybrid float-input/int8-weight models, uint8, int4/int2 or int16
+weights, sparse or shuffled weights, TANH / SIGN_BIT fused activations (the official kernel refuses
+them too).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from litelens.kernels.fully_connected import fully_connected_float, requantize_double
+from litelens.kernels.gemm import exact_float_dtype, max_abs_offset_value
+from litelens.ops.activation_fn import (ACTIVATION_NAMES, NONE, RELU, RELU6, RELU_N1_TO_1,
+                                       quantized_activation_range)
+from litelens.ops.base import Node, Op, Prepared, TensorArg
+from litelens.ops.registry import register
+
+FLOAT32_MAX = np.float32(np.finfo(np.float32).max)
+# CalculateActivationRange<float> (kernel_util.h): NONE is [lowest, max], so +-inf clamps to +-FLT_MAX.
+FLOAT_RANGES = {
+    NONE: (-FLOAT32_MAX, FLOAT32_MAX),
+    RELU: (np.float32(0), FLOAT32_MAX),
+    RELU_N1_TO_1: (np.float32(-1), np.float32(1)),
+    RELU6: (np.float32(0), np.float32(6)),
+}
+TENSOR_TYPE_FLOAT32, TENSOR_TYPE_INT32, TENSOR_TYPE_INT64 = 0, 2, 4  # schema TensorType
+
+
+@dataclass(frozen=True)
+class FullyConnectedOptions:
+    activation: int = NONE
+    weights_format: int = 0  # 0 DEFAULT, 1 SHUFFLED4x16INT8
+    keep_num_dims: bool = False
+    asymmetric_quantize_inputs: bool = False
+    quantized_bias_type: int = TENSOR_TYPE_FLOAT32  # FLOAT32 means "not set"
+
+
+@dataclass(frozen=True)
+class Geometry:
+    batch: int  # input.size / K
+    k: int
+    n: int
+
+
+@dataclass(frozen=True)
+class FloatPlan:
+    geo: Geometry
+    weights_t: np.ndarray | None  # float32 [K, N] when the weights are constant
+    weights_buf: np.ndarray  # float32 [K, N] scratch for run-time weights
+    zero_bias: np.ndarray  # float32 [N], used when there is no bias
+    act_min: np.float32
+    act_max: np.float32
+
+
+@dataclass(frozen=True)
+class QuantPlan:
+    geo: Geometry
+    input_offset: int  # -input zero point
+    weights_offset: int  # -weights zero point (per tensor), 0 (per channel)
+    weights_t: np.ndarray | None  # [K, N] (w + weights_offset) in the work dtype, when constant
+    weights_buf: np.ndarray  # [K, N] scratch for run-time weights
+    input_buf: np.ndarray  # [batch, K] (x + input_offset) in the work dtype
+    acc_buf: np.ndarray  # [batch, N] the exact integer accumulator, held in the work dtype
+    zero_bias: np.ndarray  # int64 [N], used when there is no bias
+    scale: np.ndarray  # float64 [N]: double(in_s) * double(w_s[n]) / double(out_s)
+    output_zero_point: int
+    qmin: int  # fused-activation clamp, in output codes
+    qmax: int
+    wrap32: bool  # the official accumulator is int32 (wraps), else int64
+
+
+@register("FULLY_CONNECTED")
+class FullyConnected(Op):
+    def parse_options(self, raw) -> FullyConnectedOptions:
+        if raw is None:
+            return FullyConnectedOptions()
+        return FullyConnectedOptions(
+            activation=int(raw.FusedActivationFunction()),
+            weights_format=int(raw.WeightsFormat()),
+            keep_num_dims=bool(raw.KeepNumDims()),
+            asymmetric_quantize_inputs=bool(raw.AsymmetricQuantizeInputs()),
+            quantized_bias_type=int(raw.QuantizedBiasType()),
+        )
+
+    def prepare(self, node: Node) -> Prepared:
+        node.expect_counts((2, 3))
+        opts: FullyConnectedOptions = node.options
+        x, w, bias, out = node.input(0), node.input(1), node.optional_input(2), node.outputs[0]
+        if opts.weights_format != 0:
+            raise node.error(f"weights_format {opts.weights_format} (shuffled) is not supported; only DEFAULT")
+        if opts.activation not in FLOAT_RANGES:
+            raise node.error(f"fused activation {ACTIVATION_NAMES.get(opts.activation, opts.activation)} is "
+                             "refused by the official kernel; only NONE, RELU, RELU_N1_TO_1, RELU6")
+        if len(w.shape) != 2:
+            raise node.error(f"weights {w.describe()} must have rank 2 [N, K]")
+        geo, out_shape = _geometry(node, x, w, opts.keep_num_dims)
+        if bias is not None and bias.size != geo.n:
+            raise node.error(f"bias {bias.describe()} must have {geo.n} elements (weights rows)")
+
+        if x.dtype == np.float32:
+            plan = _prepare_float(node, geo, x, w, bias, out)
+        elif x.dtype in (np.int8, np.int16):
+            plan = _prepare_quantized(node, geo, x, w, bias, out)
+        else:
+            raise node.error(f"input {x.describe()} has dtype {x.dtype.name}; supported: float32, int8, int16")
+        return Prepared(plan, [out_shape])
+
+    def eval(self, plan, inputs, outputs) -> None:
+        geo = plan.geo
+        out = outputs[0].reshape(geo.batch, geo.n)  # a view of the output buffer
+        if geo.k == 0:  # the official kernel memsets the output to 0 (not to the zero point)
+            out[...] = 0
+            return
+        x = inputs[0].reshape(geo.batch, geo.k)  # [..., K] -> [batch, K]
+        bias = plan.zero_bias if len(inputs) < 3 or inputs[2] is None else inputs[2].reshape(geo.n)
+        if isinstance(plan, FloatPlan):
+            weights_t = plan.weights_t
+            if weights_t is None:  # [N, K] -> [K, N]
+                weights_t = plan.weights_buf
+                np.copyto(weights_t, inputs[1].T)
+            fully_connected_float(x, weights_t, bias, plan.act_min, plan.act_max, out)
+            return
+        np.add(x, plan.input_offset, out=plan.input_buf, dtype=plan.input_buf.dtype)
+        weights_t = plan.weights_t
+        if weights_t is None:  # [N, K] -> [K, N], shifted by the weights offset
+            weights_t = plan.weights_buf
+            np.add(inputs[1].T, plan.weights_offset, out=weights_t, dtype=weights_t.dtype)
+        np.matmul(plan.input_buf, weights_t, out=plan.acc_buf)  # [batch, K] x [K, N] -> [batch, N], exact
+        requantize_double(plan.acc_buf, bias, plan.scale, plan.output_zero_point, plan.qmin, plan.qmax,
+                          plan.wrap32, out)
+
+
+def _geometry(node: Node, x: TensorArg, w: TensorArg, keep_num_dims: bool):
+    """Batch, K, N and the output shape, as fully_connected.cc's PrepareImpl computes them."""
+    n, k = w.shape
+    if keep_num_dims and len(x.shape) == 0:
+        raise node.error(f"keep_num_dims needs an input of rank >= 1, got {x.describe()}")
+    if k == 0:
+        batch = int(np.prod(x.shape[:-1], dtype=np.int64)) if x.shape else 1
+    else:
+        if x.size % k:
+            raise node.error(f"input {x.describe()} has {x.size} elements, not a multiple of K = {k} "
+                             f"(weights {w.describe()})")
+        batch = x.size // k
+        if keep_num_dims and x.shape[-1] != k:
+            raise node.error(f"keep_num_dims needs the input's last dim to be K = {k}, got {x.describe()}")
+    out_shape = tuple(x.shape[:-1]) + (n,) if keep_num_dims else (batch, n)
+    return Geometry(batch, k, n), out_shape
+
+
+def _prepare_float(node: Node, geo: Geometry, x, w, bias, out) -> FloatPlan:
+    if w.dtype != np.float32:
+        if w.dtype.kind in "iu":
+            raise node.error(f"hybrid FULLY_CONNECTED (float32 input, {w.dtype.name} weights "
+                             f"{w.describe()}) is not supported yet")
+        raise node.error(f"weights {w.describe()} must be float32 for a float32 input")
+    for t in (bias, out):
+        if t is not None:
+            node.expect_dtype(t, np.float32)
+    weights_t = None if w.data is None else np.ascontiguousarray(w.data.T, dtype=np.float32)
+    buf_shape = (geo.k, geo.n) if weights_t is None else (0, 0)
+    act_min, act_max = FLOAT_RANGES[node.options.activation]
+    return FloatPlan(geo, weights_t, np.zeros(buf_shape, np.float32), np.zeros(geo.n, np.float32),
+                     act_min, act_max)
+
+
+def _prepare_quantized(node: Node, geo: Geometry, x, w, bias, out) -> QuantPlan:
+    opts: FullyConnectedOptions = node.options
+    node.expect_dtype(w, np.int8)
+    node.expect_dtype(out, x.dtype)
+    qx, qout = node.expect_quantized(x), node.expect_quantized(out)
+    qw = node.expect_quantized(w, per_tensor=False)
+    in_s, out_s = qx.single_scale, qout.single_scale
+    per_channel = qw.per_channel
+    if per_channel and (qw.axis != 0 or qw.scale.size != geo.n):
+        raise node.error(f"per-channel weights {w.describe()} need {geo.n} scales on axis 0, "
+                         f"have {qw.scale.size} on axis {qw.axis}")
+    weights_offset = 0 if per_channel else -qw.single_zero_point
+
+    wrap32 = True
+    if x.dtype == np.int8:
+        if bias is not None:
+            node.expect_dtype(bias, np.int32)
+    else:  # int16 activations, int8 weights
+        if qx.single_zero_point != 0 or qout.single_zero_point != 0:
+            raise node.error("int16 input and output must have zero point 0")
+        wrap32 = _int16_bias_is_int32(node, opts.quantized_bias_type, bias)
+
+    if not per_channel:
+        _check_bias_scale(node, in_s, qw.single_scale, out_s, bias)
+        if np.float32(np.float32(in_s) * np.float32(qw.single_scale)) < 0:
+            raise node.error("input scale * weights scale must not be negative")
+    w_scales = qw.scale if per_channel else np.full(geo.n, qw.single_scale, np.float32)
+    scale = np.float64(in_s) * w_scales.astype(np.float64) / np.float64(out_s)
+    qmin, qmax = quantized_activation_range(node, opts.activation, out)
+
+    input_offset = -qx.single_zero_point
+    x_abs = max_abs_offset_value(x.dtype, input_offset)
+    if w.data is not None:
+        shifted = w.data.astype(np.int64) + weights_offset  # [N, K]
+        bound = x_abs * int(np.abs(shifted).sum(axis=1).max(initial=0))
+    else:
+        bound = x_abs * max_abs_offset_value(w.dtype, weights_offset) * geo.k
+    work = exact_float_dtype(bound)
+    if work is None:
+        raise node.error(f"accumulation depth K = {geo.k} is too large for an exact accumulator")
+    weights_t = None if w.data is None else np.ascontiguousarray(shifted.T, dtype=work)
+    buf_shape = (geo.k, geo.n) if weights_t is None else (0, 0)
+    return QuantPlan(
+        geo=geo, input_offset=input_offset, weights_offset=weights_offset, weights_t=weights_t,
+        weights_buf=np.zeros(buf_shape, work), input_buf=np.zeros((geo.batch, geo.k), work),
+        acc_buf=np.zeros((geo.batch, geo.n), work), zero_bias=np.zeros(geo.n, np.int64), scale=scale,
+        output_zero_point=qout.single_zero_point, qmin=qmin, qmax=qmax, wrap32=wrap32,
+    )
+
+
+def _int16_bias_is_int32(node: Node, quantized_bias_type: int, bias: TensorArg | None) -> bool:
+    """The int16 accumulator type. Official: INT32 only when the options say so, else int64."""
+    if quantized_bias_type not in (TENSOR_TYPE_FLOAT32, TENSOR_TYPE_INT32, TENSOR_TYPE_INT64):
+        raise node.error(f"quantized_bias_type {quantized_bias_type} must be INT32 or INT64")
+    use_int32 = quantized_bias_type == TENSOR_TYPE_INT32
+    if bias is not None:
+        want = np.int32 if use_int32 else np.int64
+        if bias.dtype != want:
+            why = "as quantized_bias_type says" if quantized_bias_type else \
+                "(an int32 bias needs quantized_bias_type = INT32 in the options)"
+            raise node.error(f"bias {bias.describe()} must be {np.dtype(want).name} {why}")
+    return use_int32
+
+
+def _check_bias_scale(node: Node, in_s: float, w_s: float, out_s: float, bias: TensorArg | None) -> None:
+    """GetQuantizedConvolutionMultipler (kernel_util.cc): |in_s*w_s - bias_s| / out_s <= 0.02."""
+    if bias is None:
+        return
+    q = bias.quantization
+    bias_s = float(q.scale[0]) if q is not None and q.scale.size == 1 else 0.0
+    product = float(np.float64(in_s) * np.float64(w_s))
+    if abs(product - bias_s) / float(np.float64(out_s)) > 0.02:
+        raise node.error(f"bias {bias.describe()} scale {bias_s:g} is too far from input scale * weights scale "
+                         f"{product:g} (the official kernel requires |difference| / output scale <= 0.02)")
