@@ -148,3 +148,88 @@ def elementwise_float(output, x, func):
             output[i] = logistic_f32(x[i])
         else:
             output[i] = transform_f32(x[i], func)
+
+
+# ---------------------------------------------------------------- 513-entry int16 tables
+
+EXP = 4  # std::exp(double), for the int16 SOFTMAX table (double precision)
+ONE_OVER_ONE_PLUS_X = 5  # 1.0 / (1.0 + x), for the int16 SOFTMAX table (double precision)
+LUT16_STEPS = 512
+
+
+@jit
+def _transform_f64(x, func):
+    if func == EXP:
+        return np.exp(np.float64(x))
+    return 1.0 / (1.0 + np.float64(x))
+
+
+@jit
+def _lut16_entry(val, val_midpoint, val_next, output_scaling_inv):
+    """One entry of ``LUTPopulateInt16``: the sample, corrected by half the error linear interpolation
+    makes at the midpoint. Arithmetic in the type of the arguments (float32 or float64)."""
+    sample_val = round_half_away(val * output_scaling_inv)
+    midpoint_interp_val = round_half_away((val_next * output_scaling_inv + type(val)(sample_val)) / type(val)(2))
+    midpoint_val = round_half_away(val_midpoint * output_scaling_inv)
+    bias = round_half_away((midpoint_interp_val - midpoint_val) / 2)
+    return min(max(sample_val - bias, -32768.0), 32767.0)
+
+
+@jit
+def populate_lut_int16_f32(table, input_scale, input_zero_point, output_scale, output_zero_point, func):
+    """``LUTPopulateInt16<float>`` (kernels/internal/common.h): 513 samples of f over the int16 input
+    range, in float32, for ``lookup_int16``. The output zero point cancels out (outputs are symmetric)."""
+    in_scale, out_scale = np.float32(input_scale), np.float32(output_scale)
+    input_min = np.float32(in_scale * np.float32(-32768 - input_zero_point))
+    input_max = np.float32(in_scale * np.float32(32767 - input_zero_point))
+    output_min = np.float32(out_scale * np.float32(-32768 - output_zero_point))
+    output_max = np.float32(out_scale * np.float32(32767 - output_zero_point))
+    step = np.float32(np.float32(input_max - input_min) / np.float32(LUT16_STEPS))
+    half_step = np.float32(step / np.float32(2))
+    output_scaling_inv = np.float32(np.float32(65536) / np.float32(output_max - output_min))
+    for i in range(LUT16_STEPS):
+        at = np.float32(input_min + np.float32(np.float32(i) * step))
+        val = transform_f32(at, func)
+        val_midpoint = transform_f32(np.float32(at + half_step), func)
+        val_next = transform_f32(np.float32(input_min + np.float32(np.float32(i + 1) * step)), func)
+        table[i] = _lut16_entry(val, val_midpoint, val_next, output_scaling_inv)
+    last = round_half_away(np.float32(transform_f32(input_max, func) * output_scaling_inv))
+    table[LUT16_STEPS] = min(max(last, -32768.0), 32767.0)
+
+
+@jit
+def populate_lut_int16_f64(table, input_scale, input_zero_point, output_scale, output_zero_point, func):
+    """``LUTPopulateInt16<double>``: as ``populate_lut_int16_f32`` in double precision (the int16
+    SOFTMAX tables of exp and 1/(1+x))."""
+    input_min = input_scale * (-32768 - input_zero_point)
+    input_max = input_scale * (32767 - input_zero_point)
+    output_min = output_scale * (-32768 - output_zero_point)
+    output_max = output_scale * (32767 - output_zero_point)
+    step = (input_max - input_min) / LUT16_STEPS
+    half_step = step / 2
+    output_scaling_inv = 65536.0 / (output_max - output_min)
+    for i in range(LUT16_STEPS):
+        val = _transform_f64(input_min + i * step, func)
+        val_midpoint = _transform_f64(input_min + i * step + half_step, func)
+        val_next = _transform_f64(input_min + (i + 1) * step, func)
+        table[i] = _lut16_entry(val, val_midpoint, val_next, output_scaling_inv)
+    last = round_half_away(_transform_f64(input_max, func) * output_scaling_inv)
+    table[LUT16_STEPS] = min(max(last, -32768.0), 32767.0)
+
+
+@jit
+def lut16_value(value, table):
+    """``LUTLookup`` for int16: the high 9 bits pick an entry, the low 7 interpolate to the next."""
+    value = np.int64(value)
+    index = 256 + (value >> 7)
+    offset = value & 0x7F
+    base = np.int64(table[index])
+    slope = np.int64(table[index + 1]) - base
+    return base + ((slope * offset + 64) >> 7)
+
+
+@jit
+def lookup_int16(output, x, table):
+    """``LookupTableInt16`` (reference/gelu.h): output[i] = lut16_value(x[i]). [n] -> [n]."""
+    for i in range(x.size):
+        output[i] = lut16_value(x[i], table)

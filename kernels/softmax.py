@@ -1,5 +1,5 @@
-"""SOFTMAX over the last axis: the reference fixed-point int8/uint8 kernel, the int16 LUT kernel and
-the float32 kernel (kernels/internal/reference/softmax.h).
+"""SOFTMAX over the last axis: the reference fixed-point int8/uint8 kernel, the int16 kernel (two
+513-entry tables) and the float32 kernel (kernels/internal/reference/softmax.h).
 
 The int8 path evaluates exp() with gemmlowp's fixed-point ``exp_on_negative_values`` and divides with
 ``one_over_one_plus_x_for_x_in_0_1`` (fixedpoint/fixedpoint.h); the helpers below follow those
@@ -15,7 +15,8 @@ from litelens.kernels.fixedpoint import (
     saturating_rounding_doubling_high_mul,
     wrap_int32,
 )
-from litelens.kernels.lut import expf
+from litelens.kernels.fixedpoint import multiply_by_quantized_multiplier
+from litelens.kernels.lut import expf, lut16_value
 
 SCALED_DIFF_INTEGER_BITS = 5  # exp() input is Q5.26
 ACCUMULATION_INTEGER_BITS = 12  # sum of exps is Q12.19
@@ -179,3 +180,44 @@ def softmax_float(output, x, beta):
             total = np.float32(total + e)
         for c in range(depth):
             output[r, c] = np.float32(output[r, c] / total)
+
+
+@jit
+def _clz32(x):
+    """``CountLeadingZeros`` of x as uint32 (32 for 0)."""
+    ux = np.int64(x) & np.int64(0xFFFFFFFF)
+    n = 32
+    while ux:
+        ux >>= 1
+        n -= 1
+    return n
+
+
+@jit
+def softmax_int16(output, x, input_multiplier, input_shift, exp_table, reciprocal_table):
+    """Reference ``SoftmaxInt16`` (reference/softmax.h). [rows, depth] -> [rows, depth].
+
+    e = exp_table[clamp(MBQM(x - max, M, shift) + 32767)] (Q0.15; x - max is rescaled so that
+    [-65535, 0] spans [-10, 0]); sum in int32; its reciprocal from the 1/(1+x) table after
+    normalising by the leading zeros; out = clamp((e * recip + round) >> (31 - clz(sum)), 0, 32767).
+    """
+    rows, depth = x.shape
+    for r in range(rows):
+        row_max = np.int64(-32768)
+        for c in range(depth):
+            row_max = max(row_max, np.int64(x[r, c]))
+        sum_of_exps = np.int64(0)
+        for c in range(depth):
+            scaled = multiply_by_quantized_multiplier(np.int64(x[r, c]) - row_max, input_multiplier, input_shift)
+            e = lut16_value(min(max(scaled + 32767, -32768), 32767), exp_table)
+            output[r, c] = e  # the official kernel caches exp() in the output row too
+            sum_of_exps = wrap_int32(sum_of_exps + e)
+        headroom_plus_one = _clz32(sum_of_exps)
+        shifted_sum = ((sum_of_exps << (headroom_plus_one - 1)) + (1 << 13)) >> 14
+        sym_shifted_sum = shifted_sum - ((1 << 15) + (1 << 16))
+        reciprocal = lut16_value(min(max(sym_shifted_sum, -32768), 32767), reciprocal_table)
+        right_shift = 31 - headroom_plus_one
+        rounding = np.int64(1) << (right_shift - 1)
+        for c in range(depth):
+            result = (np.int64(output[r, c]) * reciprocal + rounding) >> right_shift
+            output[r, c] = min(max(result, 0), 32767)

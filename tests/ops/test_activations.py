@@ -1,7 +1,7 @@
 """TANH, LOGISTIC and GELU against the official reference kernels (BUILTIN_REF).
 
 8-bit: every one of the 256 input codes, for several input quantizations (converter-made and
-edited: odd scales, asymmetric zero points, uint8); bit-exact.
+edited: odd scales, asymmetric zero points, uint8); bit-exact. int16 GELU: all 65536 codes, bit-exact.
 float32: TANH and LOGISTIC are bit-exact (glibc tanhf/expf, same cut-offs). The official float GELU
 evaluates Eigen's vectorized tanh/erfc, polynomial approximations that differ from glibc by a few
 ulp, and Eigen's tanh saturates to +-1 beyond |x| ~ 7.9 (so the approximate GELU gives -0.0 where the
@@ -141,3 +141,21 @@ def test_other_shapes_use_the_same_table(op):
     m = convert_fn(OPS[op], [tf.TensorSpec([2, 4, 32], tf.float32)], flavor="int8")
     x = ALL_INT8.reshape(2, 4, 32)
     compare_with_official(m, {0: x}).assert_ok()
+
+
+ALL_INT16 = np.arange(-32768, 32768, dtype=np.int16)
+
+
+@pytest.mark.parametrize("calibration_scale", [0.5, 3.0, 20.0])
+@pytest.mark.parametrize("op", ["gelu", "gelu_approximate"])
+def test_int16_gelu_all_codes(op, calibration_scale):
+    m = convert_fn(OPS[op], [tf.TensorSpec([65536], tf.float32)], flavor="int16x8",
+                   calibration_scale=calibration_scale)
+    compare_with_official(m, {0: ALL_INT16}).assert_ok()
+
+
+@pytest.mark.parametrize("op", ["tanh", "logistic"])
+def test_int16_tanh_logistic_are_refused(op):
+    m = convert_fn(OPS[op], [tf.TensorSpec([8], tf.float32)], flavor="int16x8")
+    with pytest.raises(litelens.ModelError, match=f"int16 {op.upper()} is not implemented"):
+        litelens.Interpreter(model_content=m).allocate_tensors()

@@ -1,5 +1,5 @@
-"""SOFTMAX against the official reference kernel (BUILTIN_REF): int8 (and uint8, int8 -> int16)
-bit-exact, float32 bit-exact too (same expf, same summation order), so every tolerance is 0.
+"""SOFTMAX against the official reference kernel (BUILTIN_REF): int8 (and uint8, int8 -> int16,
+int16) bit-exact, float32 bit-exact too (same expf, same summation order), so every tolerance is 0.
 
 Models come from TensorFlow's converter; beta, scales and types the converter never writes
 (tf.nn.softmax(x * c) stays a MUL + SOFTMAX with beta 1) are set by editing the converted model.
@@ -41,15 +41,16 @@ def softmax_model(shape: tuple, flavor: str = "int8", calibration_scale: float =
 
 
 @lru_cache(maxsize=None)
-def edited(shape: tuple, flavor: str = "int8", beta: float = 1.0, input_scale: float | None = None,
+def edited(shape: tuple, flavor: str = "int8", beta: float | None = 1.0, input_scale: float | None = None,
            input_zero_point: int | None = None, io_type: str | None = None, output_type: str | None = None) -> bytes:
     """The converted softmax with beta, the input quantization or the tensor types replaced."""
 
     def edit(model, schema):
         graph = model.subgraphs[0]
         (op,) = graph.operators
-        op.builtinOptions.beta = beta
         x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+        if beta is not None:
+            op.builtinOptions.beta = beta
         if input_scale is not None:
             x.quantization.scale = [input_scale]
         if input_zero_point is not None:
@@ -183,3 +184,18 @@ def test_wrong_output_quantization_is_an_error():
     model = patch_model(softmax_model((2, 8)), edit)
     with pytest.raises(litelens.ModelError, match="zero point -128"):
         litelens.Interpreter(model_content=model).allocate_tensors()
+
+
+@pytest.mark.parametrize("depth", [1, 2, 7, 128, 513])
+def test_int16_row_lengths(depth):
+    shape = (5, depth)
+    model = softmax_model(shape, "int16x8")
+    for seed in range(2):
+        compare_with_official(model, {0: int8_rows(shape, seed, np.int16)}).assert_ok()
+
+
+@pytest.mark.parametrize("beta,scale", [(1.0, 1e-4), (1.0, 3e-3), (0.5, 1e-3), (4.0, 2e-4), (1.0, 0.05)])
+def test_int16_beta_and_scale(beta, scale):
+    shape = (6, 40)
+    model = edited(shape, "int16x8", beta=beta, input_scale=scale)
+    compare_with_official(model, {0: int8_rows(shape, 1, np.int16)}).assert_ok()

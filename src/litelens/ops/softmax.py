@@ -2,7 +2,8 @@
 
 int8/uint8 input: the fixed-point reference kernel; Prepare turns beta * input_scale into a Q5.26
 multiplier (``PreprocessSoftmaxScaling``) and the cut-off below which exp() is taken as zero
-(``CalculateInputRadius``). float32: expf((x - max) * beta) / sum.
+(``CalculateInputRadius``). int16: two 513-entry tables (exp on [-10, 0], 1/(1+x) on [0, 1]) built
+here, and a multiplier mapping input differences onto the exp table. float32: expf((x - max) * beta) / sum.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from litelens.kernels import lut
 from litelens.kernels import softmax as kernels
 from litelens.kernels.fixedpoint import quantize_multiplier
 from litelens.errors import InputError
@@ -34,6 +36,14 @@ class QuantizedSoftmaxParams:
     out_min: int
     out_max: int
     where: str  # "op N SOFTMAX", for run-time errors
+
+
+@dataclass(frozen=True)
+class Int16SoftmaxParams:
+    input_multiplier: int  # input_scale * beta / (10 / 65535) = M * 2**(shift - 31)
+    input_shift: int
+    exp_table: np.ndarray  # int16 [513]: exp(x) for x in [-10, 0], Q0.15
+    reciprocal_table: np.ndarray  # int16 [513]: 1 / (1 + x) for x in [0, 1], Q0.15
 
 
 @dataclass(frozen=True)
@@ -66,12 +76,34 @@ class Softmax(Op):
         x, out = node.input(0), node.outputs[0]
         if len(x.shape) < 1:
             raise node.error(f"{x.describe()} must have rank >= 1 (softmax runs over the last axis)")
-        node.expect_dtype(x, np.float32, np.int8, np.uint8)
+        node.expect_dtype(x, np.float32, np.int8, np.uint8, np.int16)
         beta = node.options.beta
         if x.dtype == np.float32:
             node.expect_dtype(out, np.float32)
             return Prepared(FloatSoftmaxParams(beta), [x.shape])
+        if x.dtype == np.int16:
+            return Prepared(self._prepare_int16(node, beta), [x.shape])
         return Prepared(self._prepare_quantized(node, beta), [x.shape])
+
+    @staticmethod
+    def _prepare_int16(node: Node, beta: float) -> Int16SoftmaxParams:
+        x, out = node.input(0), node.outputs[0]
+        node.expect_dtype(out, np.int16)
+        qx, qout = node.expect_quantized(x), node.expect_quantized(out)
+        if qx.single_zero_point != 0 or qout.single_zero_point != 0:
+            raise node.error("int16 SOFTMAX needs zero point 0 on input and output")
+        if abs(qout.single_scale - 1 / 32768) > 0.001 / 32768:
+            raise node.error(f"{out.describe()} must have scale 1/32768, has {qout.single_scale!r}")
+        span = 65535  # int16 max - min
+        exp_table = np.empty(513, np.int16)
+        lut.populate_lut_int16_f64(exp_table, 10.0 / span, 32767, 2.0 / span, 0, lut.EXP)
+        reciprocal_table = np.empty(513, np.int16)
+        lut.populate_lut_int16_f64(reciprocal_table, 1.0 / span, -32768, 2.0 / span, 0, lut.ONE_OVER_ONE_PLUS_X)
+        # input->params.scale * params->beta is a float product, then divided in double.
+        real = float(np.float32(qx.scale[0]) * np.float32(beta)) / (10.0 / 65535.0)
+        multiplier, shift = quantize_multiplier(real)
+        exp_table.flags.writeable = reciprocal_table.flags.writeable = False
+        return Int16SoftmaxParams(multiplier, shift, exp_table, reciprocal_table)
 
     @staticmethod
     def _prepare_quantized(node: Node, beta: float) -> QuantizedSoftmaxParams:
@@ -109,6 +141,9 @@ class Softmax(Op):
         x2, out2 = x.reshape(-1, depth), out.reshape(-1, depth)  # [..., depth] -> [rows, depth]
         if isinstance(params, FloatSoftmaxParams):
             kernels.softmax_float(out2, x2, params.beta)
+        elif isinstance(params, Int16SoftmaxParams):
+            kernels.softmax_int16(out2, x2, params.input_multiplier, params.input_shift, params.exp_table,
+                                  params.reciprocal_table)
         else:
             bad_row = kernels.softmax_quantized(out2, x2, params.input_multiplier, params.input_left_shift,
                                                 params.diff_min, params.out_bits, params.out_min, params.out_max)
