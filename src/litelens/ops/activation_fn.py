@@ -24,7 +24,9 @@ def float_activation_bounds(node: Node, activation: int) -> tuple[float, float]:
 
 
 def _round_half_away(x: np.float32) -> int:
-    return int(np.sign(x) * np.floor(np.abs(x) + np.float32(0.5)))
+    """std::round of a float: exact in float64 (adding 0.5 in float32 would round 0.49999997 up)."""
+    x = float(x)
+    return int(np.copysign(np.floor(abs(x) + 0.5), x))
 
 
 def quantized_activation_range(node: Node, activation: int, out: TensorArg) -> tuple[int, int]:
