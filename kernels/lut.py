@@ -138,16 +138,125 @@ def logistic_f32(x):
     return _ONE / (_ONE + expf(-x))
 
 
+# ---------------------------------------------------------------- Eigen's float32 tanh / erfc
+# The float GELU kernel (reference/gelu.h) evaluates Eigen array expressions, so it uses Eigen's own
+# float32 approximations (Eigen/src/Core/arch/Default/GenericPacketMathFunctions*.h and
+# SpecialFunctionsImpl.h, as built into the wheel: EIGEN_FAST_MATH, no FMA), not libm. Every
+# operation below rounds to float32 as the packet code does; pmadd(a, b, c) is a*b + c rounded twice.
+
+_EIGEN_TANH_CLAMP = np.float32(7.90738964080810547)  # smallest |x| where the rational gives exactly 1
+_EIGEN_TANH_ALPHA = (np.float32(1.394553628e-8), np.float32(2.102733560e-5), np.float32(3.520756727e-3),
+                     np.float32(1.340216100e-1))
+_EIGEN_TANH_BETA = (np.float32(8.015776984e-7), np.float32(3.326951409e-4), np.float32(2.597254514e-2),
+                    np.float32(4.673548340e-1), np.float32(1.0))
+_EIGEN_ERFC_CLAMP = np.float32(11.0)
+_EIGEN_ERFC_SMALL = (np.float32(5.61802298761904239654541015625e-04), np.float32(-4.91381669417023658752441406250e-03),
+                     np.float32(2.67075151205062866210937500000e-02), np.float32(-1.12800106406211853027343750000e-01),
+                     np.float32(3.76122951507568359375000000000e-01), np.float32(-1.12837910652160644531250000000e+00))
+_EIGEN_ERFC_NUM = (np.float32(1.0208116471767425537109375e-01), np.float32(4.2920666933059692382812500e-01),
+                   np.float32(3.2379078865051269531250000e-01), np.float32(5.3971976041793823242187500e-02))
+_EIGEN_ERFC_DEN = (np.float32(1.7251677811145782470703125e-02), np.float32(3.9137163758277893066406250e-01),
+                   np.float32(1.0), np.float32(6.2173241376876831054687500e-01),
+                   np.float32(9.5662862062454223632812500e-02))
+_EIGEN_EXP_P = (np.float32(0.49999988079071044921875), np.float32(0.16666518151760101318359375),
+                np.float32(4.166965186595916748046875e-2), np.float32(8.36894474923610687255859375e-3),
+                np.float32(1.37449637986719608306884765625e-3))  # p2 .. p6
+
+
+@jit
+def _madd(a, b, c):
+    """Eigen ``pmadd`` without FMA: float32(float32(a * b) + c)."""
+    return np.float32(np.float32(a * b) + c)
+
+
+@jit
+def _polevl(x, coefficients):
+    """Eigen ``ppolevl``: Horner's rule, highest degree first."""
+    p = coefficients[0]
+    for i in range(1, len(coefficients)):
+        p = _madd(p, x, coefficients[i])
+    return p
+
+
+@jit
+def _fmin(a, b):
+    """SSE ``minps`` as Eigen's pmin uses it: a < b ? a : b (b when either is NaN)."""
+    return a if a < b else b
+
+
+@jit
+def _fmax(a, b):
+    return a if a > b else b
+
+
+@jit
+def eigen_expf(x):
+    """Eigen ``pexp_float``: x = m*ln2 + r (ln2 in two parts), exp(r) by a degree-6 polynomial, 2**m."""
+    if x < np.float32(-104.0):
+        return np.float32(0.0)
+    xc = _fmin(x, np.float32(88.723))
+    m = np.float32(np.floor(_madd(xc, np.float32(1.44269504088896341), np.float32(0.5))))
+    r = _madd(m, np.float32(-0.693359375), xc)
+    r = _madd(m, np.float32(2.12194440e-4), r)
+    r2 = np.float32(r * r)
+    p2, p3, p4, p5, p6 = _EIGEN_EXP_P
+    p_even = _madd(r2, _madd(r2, p6, p4), p2)
+    p_odd = _madd(r2, p5, p3)
+    y = _madd(r2, _madd(r, p_odd, p_even), np.float32(r + _ONE))
+    scaled = np.float32(math.ldexp(np.float64(y), int(m)))  # pldexp: one rounding at most
+    return _fmax(scaled, x)
+
+
+@jit
+def eigen_tanhf(x):
+    """Eigen ``ptanh_float`` (fast-math version): odd/even 9/8 rational on [-c, c], exactly +-1 beyond."""
+    x = _fmax(_fmin(x, _EIGEN_TANH_CLAMP), -_EIGEN_TANH_CLAMP)
+    x2 = np.float32(x * x)
+    x3 = np.float32(x2 * x)
+    p = _madd(x3, _polevl(x2, _EIGEN_TANH_ALPHA), x)
+    return np.float32(p / _polevl(x2, _EIGEN_TANH_BETA))
+
+
+@jit
+def eigen_erfcf(x):
+    """Eigen ``generic_fast_erfc<float>``: 1 + x*S(x^2) for |x| <= 1, else
+    exp(-x^2) (with the low part of x^2 folded in) * P(1/x^2) / (x Q(1/x^2)) (+2 for x < 0)."""
+    x = _fmin(_fmax(x, -_EIGEN_ERFC_CLAMP), _EIGEN_ERFC_CLAMP)
+    x2 = np.float32(x * x)
+    if not x2 > _ONE:
+        return _madd(x, _polevl(x2, _EIGEN_ERFC_SMALL), _ONE)
+    x2_lo = np.float32(np.float64(x) * np.float64(x) - np.float64(x2))  # twoprod_low: exact
+    exp_hi = eigen_expf(-x2)
+    z = np.float32(exp_hi - np.float32(exp_hi * x2_lo))  # pnmadd
+    q2 = np.float32(_ONE / x2)
+    r = np.float32(_polevl(q2, _EIGEN_ERFC_NUM) / np.float32(x * _polevl(q2, _EIGEN_ERFC_DEN)))
+    return _madd(z, r, np.float32(2.0) if x < 0 else np.float32(0.0))
+
+
+@jit
+def gelu_float(x, approximate):
+    """The official float GELU (reference/gelu.h, Eigen arrays):
+    exact 0.5*x*erfc(x * -sqrt(1/2)); approximate 0.5*x*(1 + tanh(sqrt(2/pi)*(x + 0.044715*x^3)))."""
+    x = np.float32(x)
+    half_x = np.float32(_HALF * x)
+    if approximate:
+        cube = np.float32(np.float32(x * x) * x)
+        inner = np.float32(_SQRT_2_OVER_PI * np.float32(x + np.float32(_GELU_CUBIC * cube)))
+        return np.float32(half_x * np.float32(_ONE + eigen_tanhf(inner)))
+    return np.float32(half_x * eigen_erfcf(np.float32(x * _NEG_SQRT1_2)))
+
+
 @jit
 def elementwise_float(output, x, func):
-    """The reference float32 kernels of TANH (``std::tanh``), LOGISTIC (``logistic_f32``) and GELU
-    (the transforms above; the official float GELU runs Eigen's vectorized tanh/erfc, which differ
-    by a few ulp). [n] -> [n]."""
+    """The reference float32 kernels: TANH (``std::tanh``), LOGISTIC (``logistic_f32``), GELU
+    (``gelu_float``). [n] -> [n]."""
     for i in range(x.size):
         if func == LOGISTIC:
             output[i] = logistic_f32(x[i])
+        elif func == TANH:
+            output[i] = tanhf(x[i])
         else:
-            output[i] = transform_f32(x[i], func)
+            output[i] = gelu_float(x[i], func == GELU_APPROXIMATE)
 
 
 # ---------------------------------------------------------------- 513-entry int16 tables

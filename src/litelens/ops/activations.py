@@ -80,7 +80,7 @@ def _eval_elementwise(params, inputs, outputs):
 
 @register("TANH")
 class Tanh(Op):
-    """tanh; int8/uint8 by table (any output scale), float32 with libm ``tanhf``."""
+    """tanh; int8/uint8 by table (any output scale), float32 with glibc ``tanhf``."""
 
     def prepare(self, node: Node) -> Prepared:
         return _prepare_elementwise(node, lut.TANH)
@@ -112,7 +112,8 @@ class GeluOptions:
 
 @register("GELU")
 class Gelu(Op):
-    """GELU, exact (erfc) or tanh-approximated per GeluOptions.approximate."""
+    """GELU, exact (erfc) or tanh-approximated per GeluOptions.approximate. The 8/16-bit tables use
+    glibc erfcf/tanhf (GeluTransform); the float32 kernel uses Eigen's approximations (lut.gelu_float)."""
 
     def parse_options(self, raw):
         return GeluOptions(False if raw is None else bool(raw.Approximate()))
