@@ -80,7 +80,7 @@ def float_to_int32(x):
     return np.int64(np.trunc(d))
 
 
-@jit
+@jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
 def transform_f32(x, func):
     """The float32 function a table samples, written exactly as the official transform (see above)."""
     x = np.float32(x)
@@ -95,7 +95,7 @@ def transform_f32(x, func):
     return _HALF * x * (_ONE + tanhf(inner))
 
 
-@jit
+@jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
 def populate_lut_8bit(table, qmin, input_scale, input_zero_point, output_scale, output_zero_point, func):
     """``LUTPopulateInt8`` (kernels/internal/common.h): table[v - qmin] for every code v of the type.
 
@@ -126,7 +126,7 @@ _LOGISTIC_CUTOFF_UPPER = np.float32(16.619047164916992188)
 _LOGISTIC_CUTOFF_LOWER = np.float32(-9.0)
 
 
-@jit
+@jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
 def logistic_f32(x):
     """Reference float ``Logistic`` (reference/logistic.h): 1 above 16.619047, expf(x) below -9,
     else 1 / (1 + expf(-x)), all in float32."""
@@ -207,7 +207,7 @@ def eigen_expf(x):
     return _fmax(scaled, x)
 
 
-@jit
+@jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
 def eigen_tanhf(x):
     """Eigen ``ptanh_float`` (fast-math version): odd/even 9/8 rational on [-c, c], exactly +-1 beyond."""
     x = _fmax(_fmin(x, _EIGEN_TANH_CLAMP), -_EIGEN_TANH_CLAMP)
@@ -217,7 +217,7 @@ def eigen_tanhf(x):
     return np.float32(p / _polevl(x2, _EIGEN_TANH_BETA))
 
 
-@jit
+@jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
 def eigen_erfcf(x):
     """Eigen ``generic_fast_erfc<float>``: 1 + x*S(x^2) for |x| <= 1, else
     exp(-x^2) (with the low part of x^2 folded in) * P(1/x^2) / (x Q(1/x^2)) (+2 for x < 0)."""
@@ -266,14 +266,14 @@ ONE_OVER_ONE_PLUS_X = 5  # 1.0 / (1.0 + x), for the int16 SOFTMAX table (double 
 LUT16_STEPS = 512
 
 
-@jit
+@jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
 def _transform_f64(x, func):
     if func == EXP:
         return np.exp(np.float64(x))
     return 1.0 / (1.0 + np.float64(x))
 
 
-@jit
+@jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
 def _lut16_entry(val, val_midpoint, val_next, output_scaling_inv):
     """One entry of ``LUTPopulateInt16``: the sample, corrected by half the error linear interpolation
     makes at the midpoint. Arithmetic in the type of the arguments (float32 or float64)."""
@@ -284,7 +284,7 @@ def _lut16_entry(val, val_midpoint, val_next, output_scaling_inv):
     return min(max(sample_val - bias, -32768.0), 32767.0)
 
 
-@jit
+@jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
 def populate_lut_int16_f32(table, input_scale, input_zero_point, output_scale, output_zero_point, func):
     """``LUTPopulateInt16<float>`` (kernels/internal/common.h): 513 samples of f over the int16 input
     range, in float32, for ``lookup_int16``. The output zero point cancels out (outputs are symmetric)."""
@@ -306,7 +306,7 @@ def populate_lut_int16_f32(table, input_scale, input_zero_point, output_scale, o
     table[LUT16_STEPS] = min(max(last, -32768.0), 32767.0)
 
 
-@jit
+@jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
 def populate_lut_int16_f64(table, input_scale, input_zero_point, output_scale, output_zero_point, func):
     """``LUTPopulateInt16<double>``: as ``populate_lut_int16_f32`` in double precision (the int16
     SOFTMAX tables of exp and 1/(1+x))."""

@@ -11,7 +11,7 @@ from litelens.kernels.fixedpoint import multiply_by_quantized_multiplier, wrap_i
 from litelens.kernels.lut import float_to_int32, round_half_away
 
 
-@jit
+@jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
 def _quantize_value(value, scale, zero_point, qmin, qmax):
     """int32(round_half_away(value / scale)) + zero_point (int32 wrap), clamped; float32 division."""
     q = float_to_int32(round_half_away(np.float32(value / scale)))

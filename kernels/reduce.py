@@ -34,7 +34,7 @@ def sum_float(output, x, start_with_first):
                 output[o, i] = np.float32(output[o, i] + x[o, r, i])
 
 
-@jit
+@jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
 def mean_float(output, x):
     """Reference float ``Mean``: sum from 0.0f in order, then / float(reduced). [outer, reduced, inner] -> [outer, inner]."""
     outer, reduced, inner = x.shape

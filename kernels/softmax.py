@@ -161,7 +161,7 @@ def softmax_quantized(output, x, input_multiplier, input_left_shift, diff_min, o
     return -1
 
 
-@jit
+@jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
 def softmax_float(output, x, beta):
     """Reference float ``Softmax`` (reference/softmax.h). [rows, depth] -> [rows, depth].
 

@@ -178,3 +178,26 @@ def test_int8_sum_reads_codes_as_uint8_like_the_official_reference():
     interp.set_tensor(0, x)
     interp.invoke()
     np.testing.assert_array_equal(interp.get_tensor(y_detail["index"]), official)
+
+
+@pytest.mark.parametrize("op", ["MEAN", "SUM"])
+def test_resized_input(op):
+    """Prepare works from the current input shape, not the one stored in the model."""
+    from litelens.official import official_interpreter, read_all_tensors
+
+    m = reduce_model(op, (2, 3, 8), (0, 2), True, "float32")
+    x = np.random.default_rng(2).standard_normal((5, 3, 7)).astype(np.float32)
+    official = official_interpreter(m)
+    official.resize_tensor_input(0, x.shape)
+    official.allocate_tensors()
+    official.set_tensor(0, x)
+    official.invoke()
+    expected = read_all_tensors(official)
+    ours = litelens.Interpreter(model_content=m)
+    ours.resize_tensor_input(0, x.shape)
+    ours.allocate_tensors()
+    ours.set_tensor(0, x)
+    ours.invoke()
+    out = ours.get_output_details()[0]["index"]
+    assert ours.get_tensor(out).shape == (1, 3, 1)
+    np.testing.assert_array_equal(ours.get_tensor(out), expected[out])

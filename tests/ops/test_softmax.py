@@ -121,6 +121,13 @@ def test_int8_beta_and_scale(beta, scale):
         compare_with_official(model, {0: int8_rows(shape, seed)}).assert_ok()
 
 
+def test_float32_special_values():
+    """Rows with -inf, +inf, NaN and huge values (the max starts at -FLT_MAX, as in the reference)."""
+    x = np.array([[-np.inf] * 4, [0.0, -np.inf, 1.0, -np.inf], [np.inf, 1.0, 2.0, 3.0], [np.nan, 1.0, 2.0, 3.0],
+                  [3e38, -3e38, 0.0, 1.0], [-1e30, -1e30, -1e30, -1e30], [1e-45, 0.0, -0.0, 1e-40]], np.float32)
+    compare_with_official(softmax_model((7, 4), "float32"), {0: x}).assert_ok()
+
+
 @pytest.mark.parametrize("beta", [0.0, 0.25, 3.0])
 def test_float32_beta(beta):
     shape = (4, 33)

@@ -24,12 +24,12 @@ _QUANTIZE_OUTPUTS = {
 }
 
 
-def _channel_view_shape(node: Node, t: TensorArg, q: Quantization) -> tuple[int, int, int]:
-    """[..., C, ...] -> (outer, C, inner) around the quantized dimension, after checking it fits."""
-    shape, axis = t.shape, q.axis
+def _channel_view_shape(node: Node, t: TensorArg, q: Quantization, shape: tuple[int, ...]) -> tuple[int, int, int]:
+    """``shape`` [..., C, ...] -> (outer, C, inner) around t's quantized dimension, after checking it fits."""
+    axis = q.axis
     if not 0 <= axis < len(shape) or shape[axis] != q.scale.size:
         raise node.error(f"{t.describe()} has {q.scale.size} per-channel scales on dimension {axis}, "
-                         f"which does not fit its shape {list(shape)}")
+                         f"which does not fit the shape {list(shape)}")
     outer = int(np.prod(shape[:axis], dtype=np.int64))
     inner = int(np.prod(shape[axis + 1:], dtype=np.int64))
     return outer, shape[axis], inner
@@ -75,7 +75,8 @@ class Quantize(Op):
         qmin, qmax = _TYPE_RANGE[out.dtype.name]
         if x.dtype == np.float32:
             if qout.per_channel:
-                params = PerChannelQuantizeParams(_channel_view_shape(node, out, qout), qout.scale.astype(np.float32),
+                params = PerChannelQuantizeParams(_channel_view_shape(node, out, qout, x.shape),
+                                                  qout.scale.astype(np.float32),
                                                   qout.zero_point.astype(np.int64), qmin, qmax)
             else:
                 params = AffineQuantizeParams(qout.single_scale, qout.single_zero_point, qmin, qmax)
@@ -137,7 +138,7 @@ class Dequantize(Op):
         if q.per_channel:
             if x.dtype == np.int16:
                 raise node.error(f"{x.describe()}: per-channel DEQUANTIZE supports int8 and uint8 only")
-            params = PerChannelDequantizeParams(_channel_view_shape(node, x, q), q.scale.astype(np.float32),
+            params = PerChannelDequantizeParams(_channel_view_shape(node, x, q, x.shape), q.scale.astype(np.float32),
                                                 q.zero_point.astype(np.int64))
         else:
             params = DequantizeParams(float(q.scale[0]), q.single_zero_point)
