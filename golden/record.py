@@ -13,7 +13,6 @@ import os
 import re
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -54,19 +53,6 @@ def package_versions() -> dict[str, str]:
 
     names = ("tensorflow-cpu", "ai-edge-litert", "numpy", "tflite", "tokenizers")
     return {name: version(name) for name in names}
-
-
-def op_counts(model_content: bytes) -> dict[str, int]:
-    import tflite
-
-    names = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
-    model = tflite.Model.GetRootAsModel(model_content, 0)
-    graph = model.Subgraphs(0)
-    counts = Counter()
-    for i in range(graph.OperatorsLength()):
-        code = model.OperatorCodes(graph.Operators(i).OpcodeIndex())
-        counts[names[max(code.BuiltinCode(), code.DeprecatedBuiltinCode())]] += 1
-    return dict(sorted(counts.items()))
 
 
 def run_once(model_content: bytes, resolver: str, inputs: dict, sentinel: int | None):
@@ -266,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             (root / rel).write_bytes(conv.model)
             entry["flavors"][conv.flavor] = {
                 "path": str(rel), "sha256": goldens.sha256_bytes(conv.model), "size": len(conv.model),
-                "conversion_seconds": round(conv.seconds, 2), "ops": op_counts(conv.model),
+                "conversion_seconds": round(conv.seconds, 2), "ops": goldens.op_counts(conv.model),
             }
             count, resolvers = (len(TEXTS), goldens.RESOLVERS) if args.full else PLAN[conv.flavor]
             record_model(root, preset, conv.flavor, conv.model, inputs[:count], resolvers, manifest)

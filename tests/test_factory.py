@@ -182,25 +182,20 @@ def test_padding_tokens_do_not_change_the_output():
 
 
 def ops_of(model: bytes) -> tuple[Counter, list, list]:
-    import tflite
+    """Op counts, and (name, dtype, shape) of the inputs and outputs."""
+    from litelens.model import load_model
 
-    names = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
-    m = tflite.Model.GetRootAsModel(model, 0)
-    g = m.Subgraphs(0)
-    ops = Counter()
-    for i in range(g.OperatorsLength()):
-        code = m.OperatorCodes(g.Operators(i).OpcodeIndex())
-        ops[names[max(code.BuiltinCode(), code.DeprecatedBuiltinCode())]] += 1
+    graph = load_model(model).subgraphs[0]
 
     def describe(index):
-        t = g.Tensors(index)
-        return t.Name().decode(), t.Type(), tuple(t.ShapeAsNumpy())
+        t = graph.tensors[index]
+        return t.name, t.dtype, t.shape
 
-    return ops, [describe(g.Inputs(i)) for i in range(g.InputsLength())], \
-        [describe(g.Outputs(i)) for i in range(g.OutputsLength())]
+    return Counter(op.opcode for op in graph.operators), [describe(i) for i in graph.inputs], \
+        [describe(i) for i in graph.outputs]
 
 
-INT32, FLOAT32 = 2, 0
+INT32, FLOAT32 = np.dtype(np.int32), np.dtype(np.float32)
 COMMON = {"mobilebert": {"FULLY_CONNECTED", "BATCH_MATMUL", "SOFTMAX", "GATHER", "CONCATENATION", "PAD", "TANH",
                          "TRANSPOSE", "ADD", "MUL"},
           "bert-tiny": {"FULLY_CONNECTED", "BATCH_MATMUL", "SOFTMAX", "GATHER", "MEAN", "SQUARED_DIFFERENCE",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,67 +56,46 @@ def xor_bits(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a.view(unsigned) ^ b.view(unsigned)).view(a.dtype)
 
 
-# --- the model file, read with the `tflite` schema package -----------------------------------------
+# --- the model file (read with litelens.model) -----------------------------------------------------
 
-_TFLITE_TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16",
-                 9: "int8", 10: "float64"}
+def _main_graph(model_content: bytes):
+    from litelens.model import load_model
 
-
-def _tensor_buffer(model, graph, index: int) -> np.ndarray | None:
-    """The constant data of tensor ``index`` (None when it has none), as its dtype and shape."""
-    tensor = graph.Tensors(index)
-    buffer = model.Buffers(tensor.Buffer()) if tensor.Buffer() > 0 else None
-    if buffer is None or buffer.DataLength() == 0:
-        return None
-    dtype = np.dtype(_TFLITE_TYPES[tensor.Type()])
-    return buffer.DataAsNumpy().view(dtype).reshape(tuple(tensor.ShapeAsNumpy()) if tensor.ShapeLength() else ())
+    return load_model(model_content).subgraphs[0]
 
 
 def constant_indices(model_content: bytes) -> set[int]:
     """Indices of the main subgraph's tensors that hold constant data in the file."""
-    import tflite
-
-    model = tflite.Model.GetRootAsModel(model_content, 0)
-    graph = model.Subgraphs(0)
-    out = set()
-    for index in range(graph.TensorsLength()):
-        buffer_index = graph.Tensors(index).Buffer()
-        if buffer_index > 0 and model.Buffers(buffer_index).DataLength() > 0:
-            out.add(index)
-    return out
+    return {t.index for t in _main_graph(model_content).tensors if t.data is not None}
 
 
 def tensor_count(model_content: bytes) -> int:
-    import tflite
+    return len(_main_graph(model_content).tensors)
 
-    return tflite.Model.GetRootAsModel(model_content, 0).Subgraphs(0).TensorsLength()
+
+def op_counts(model_content: bytes) -> dict[str, int]:
+    """How many operators of each builtin kind the main subgraph has, by name."""
+    return dict(sorted(Counter(op.opcode for op in _main_graph(model_content).operators).items()))
 
 
 def dequantized_constants(model_content: bytes) -> dict[int, np.ndarray]:
     """Outputs of DEQUANTIZE ops whose input is constant, computed as the reference kernel does:
     float16 -> float32 exactly; int8/int16 -> float32(double(scale) * (q - zero_point)) per tensor
     (``tensorflow/lite/kernels/internal/reference/dequantize.h``). Checked against recorded hashes."""
-    import tflite
-
-    model = tflite.Model.GetRootAsModel(model_content, 0)
-    graph = model.Subgraphs(0)
+    graph = _main_graph(model_content)
     out = {}
-    for op_index in range(graph.OperatorsLength()):
-        op = graph.Operators(op_index)
-        code = model.OperatorCodes(op.OpcodeIndex())
-        if max(code.BuiltinCode(), code.DeprecatedBuiltinCode()) != tflite.BuiltinOperator.DEQUANTIZE:
+    for op in graph.operators:
+        source = graph.tensors[op.inputs[0]] if op.opcode == "DEQUANTIZE" else None
+        if source is None or source.data is None:
             continue
-        source = _tensor_buffer(model, graph, int(op.Inputs(0)))
-        if source is None:
-            continue
-        if source.dtype == np.float16:
-            value = source.astype(np.float32)
+        if source.data.dtype == np.float16:
+            value = source.data.astype(np.float32)
+        elif source.quantization is not None and not source.quantization.per_channel:
+            q = source.quantization
+            value = (np.float64(q.single_scale) * (source.data.astype(np.int64) - q.single_zero_point)).astype(np.float32)
         else:
-            quant = graph.Tensors(int(op.Inputs(0))).Quantization()
-            if quant is None or quant.ScaleLength() != 1:
-                continue  # per-channel constants: not produced by the factory's models
-            value = (np.float64(quant.Scale(0)) * (source.astype(np.int64) - quant.ZeroPoint(0))).astype(np.float32)
-        out[int(op.Outputs(0))] = value
+            continue  # per-channel constants: not produced by the factory's models
+        out[op.outputs[0]] = value
     return out
 
 

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import warnings
 from pathlib import Path
 
 # BERT-large (HF ``bert-large-uncased`` as ``BertModel``, pooler included) has 335,141,888 parameters,
@@ -50,9 +52,11 @@ def parse_flavors(text: str) -> list[str]:
 
 
 def quiet_tensorflow() -> None:
-    """Keep TensorFlow's C++ and absl log noise out of the terminal (set before importing it)."""
+    """Keep TensorFlow's C++ and absl log noise out of the terminal (called before importing it)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    logging.getLogger("absl").setLevel(logging.ERROR)  # "consider providing the trackable_obj ..."
+    warnings.filterwarnings("ignore", message="Statistics for quantized inputs were expected")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -47,7 +47,11 @@ def build_module(config: ModelConfig, seed: int = 0):
 def concrete_function(module):
     """The frozen serving function, its output tensor renamed from TF's ``Identity`` to the output's
     name (``logits`` / ``embedding``), so the ``.tflite`` tensors are named input_ids, input_mask,
-    segment_ids (in that order) and logits / embedding."""
+    segment_ids (in that order) and logits / embedding.
+
+    Converting with the module as ``trackable`` would name them ``serving_default_input_ids:0`` …
+    ``StatefulPartitionedCall:0`` and order the inputs backwards; the converter warns that this
+    frozen-function path is deprecated, which is why the CLI hides absl warnings."""
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
