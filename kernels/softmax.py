@@ -11,11 +11,11 @@ from litelens.kernels.config import jit
 from litelens.kernels.fixedpoint import (
     INT32_MAX,
     INT32_MIN,
+    multiply_by_quantized_multiplier,
     rounding_divide_by_pot,
     saturating_rounding_doubling_high_mul,
     wrap_int32,
 )
-from litelens.kernels.fixedpoint import multiply_by_quantized_multiplier
 from litelens.kernels.lut import expf, lut16_value
 
 SCALED_DIFF_INTEGER_BITS = 5  # exp() input is Q5.26
@@ -107,17 +107,25 @@ def one_over_one_plus_x_for_x_in_0_1(a):
 
 
 @jit
-def get_reciprocal(x, x_integer_digits):
-    """``GetReciprocal`` (kernels/internal/common.h): (Q0.31 of 1/x scaled, num_bits_over_unit)."""
+def _clz32(x):
+    """``CountLeadingZeros`` of x as uint32 (32 for 0)."""
     ux = np.int64(x) & np.int64(0xFFFFFFFF)
-    headroom_plus_one = 32
-    while headroom_plus_one > 0 and (ux >> (32 - headroom_plus_one)) != 0:
-        headroom_plus_one -= 1
-    # headroom_plus_one == clz32(x)
+    n = 32
+    while ux:
+        ux >>= 1
+        n -= 1
+    return n
+
+
+@jit
+def get_reciprocal(x, x_integer_digits):
+    """``GetReciprocal`` (kernels/internal/common.h): x normalised by its leading zeros to 1 + f,
+    1/(1 + f) in Q0.31, and how many bits the normalisation moved (num_bits_over_unit)."""
+    headroom_plus_one = _clz32(x)
     num_bits_over_unit = x_integer_digits - headroom_plus_one
+    ux = np.int64(x) & np.int64(0xFFFFFFFF)
     shifted = ((ux << headroom_plus_one) & np.int64(0xFFFFFFFF)) - (np.int64(1) << 31)
-    shifted_sum_minus_one = wrap_int32(shifted)
-    return one_over_one_plus_x_for_x_in_0_1(shifted_sum_minus_one), num_bits_over_unit
+    return one_over_one_plus_x_for_x_in_0_1(wrap_int32(shifted)), num_bits_over_unit
 
 
 @jit
@@ -180,17 +188,6 @@ def softmax_float(output, x, beta):
             total = np.float32(total + e)
         for c in range(depth):
             output[r, c] = np.float32(output[r, c] / total)
-
-
-@jit
-def _clz32(x):
-    """``CountLeadingZeros`` of x as uint32 (32 for 0)."""
-    ux = np.int64(x) & np.int64(0xFFFFFFFF)
-    n = 32
-    while ux:
-        ux >>= 1
-        n -= 1
-    return n
 
 
 @jit
