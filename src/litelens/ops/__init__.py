@@ -18,6 +18,7 @@ _OP_MODULES: list[str] = [
     "softmax",
     "quantize",
     "reduce",
+    "add_sub", "mul", "div", "squared_difference", "rsqrt",
 ]
 
 for _name in _OP_MODULES:

@@ -1,0 +1,167 @@
+"""ADD and SUB (add.cc, sub.cc): float32, int32, int64, int16 and quantized int8/int16, with NumPy
+broadcasting and a fused activation.
+
+Quantized general path (int8, and int16 unless the power-of-two path applies), Prepare:
+  left_shift = 20 (8-bit) or 15 (16-bit); t = 2 * max(s1, s2);
+  (M_k, s_k) = QuantizeMultiplierSmallerThanOneExp(s_k / t);
+  (M_out, s_out) from t / (2**left_shift * s_out) — below one for ADD (else the official kernel aborts);
+  SUB takes QuantizeMultiplierGreaterThanOne when it exceeds one.
+int16 power-of-two path: with pot_scale_int16 set and every scale a power of two, each input is
+rounding-shifted to the output scale and the two are added with int16 saturation.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from litelens.kernels import elementwise as k
+from litelens.kernels.fixedpoint import quantize_multiplier
+from litelens.ops.activation_fn import NONE
+from litelens.ops.base import Node, Op, Prepared
+from litelens.ops.binary_common import (
+    BinaryParams, Operands, f32, float_activation_range, integer_activation_range, maybe_pair_table,
+    multiplier_below_one, prepare_operands, quantized_range, run_binary, scale_and_zero_point,
+)
+from litelens.ops.registry import register
+
+DTYPES = (np.float32, np.int32, np.int64, np.int8, np.int16)
+
+
+@dataclass(frozen=True)
+class AddSubOptions:
+    activation: int = NONE
+    pot_scale_int16: bool = False  # a model without an options table runs the general int16 path
+
+
+@dataclass(frozen=True)
+class QuantizedAddSub:
+    """What the general quantized kernel computes with (offsets are minus the zero points)."""
+
+    offset1: int
+    multiplier1: int
+    shift1: int
+    offset2: int
+    multiplier2: int
+    shift2: int
+    left_shift: int
+    sign: int  # +1 ADD, -1 SUB
+    out_multiplier: int
+    out_shift: int
+    out_offset: int
+    act_min: int
+    act_max: int
+    vector_count: int = 0  # leading outputs computed as the official SSE2 loop does (SUB, s_out > 0)
+
+
+@dataclass(frozen=True)
+class PowerOfTwoAddSub:
+    right_shift1: int
+    right_shift2: int
+    sign: int
+    act_min: int
+    act_max: int
+
+
+def checked_log2(x: float) -> tuple[bool, int]:
+    """``CheckedLog2`` (quantization_util.cc): (is x a power of two within 1e-3 in log2, rounded log2)."""
+    log2 = float(np.float32(np.log(np.float32(x)) * np.float32(1.0 / np.log(np.float32(2.0)))))
+    rounded = math.copysign(math.floor(abs(log2) + 0.5), log2)
+    return abs(log2 - rounded) < 1e-3, int(rounded)
+
+
+class _AddSub(Op):
+    sign = 1
+
+    def parse_options(self, raw) -> AddSubOptions:
+        if raw is None:
+            return AddSubOptions()
+        return AddSubOptions(int(raw.FusedActivationFunction()), bool(raw.PotScaleInt16()))
+
+    def prepare(self, node: Node) -> Prepared:
+        ops = prepare_operands(node, DTYPES)
+        dtype = ops.x1.dtype
+        activation = node.options.activation
+        op = k.ADD if self.sign > 0 else k.SUB
+        quantized = [t.quantization is not None for t in (ops.x1, ops.x2, ops.out)]
+        if dtype == np.float32:
+            params = BinaryParams(ops.plan, k.float_binary, (op, *float_activation_range(activation)))
+        elif dtype in (np.int32, np.int64) or (dtype == np.int16 and not any(quantized)):
+            if dtype == np.int16 and self.sign < 0:
+                raise node.error("SUB of unquantized int16 is not supported by the official kernel")
+            lo, hi = integer_activation_range(activation, dtype)
+            params = BinaryParams(ops.plan, k.integer_binary, (op, lo, hi, 8 * dtype.itemsize))
+        elif not all(quantized):
+            raise node.error(f"{dtype.name} inputs and output must all be quantized or all unquantized")
+        elif dtype == np.int16 and node.options.pot_scale_int16 and self._all_pot(node, ops):
+            params = self._prepare_pot(node, ops)
+        else:
+            params = self._prepare_general(node, ops)
+        return Prepared(params, [ops.plan.out_shape])
+
+    @staticmethod
+    def _all_pot(node: Node, ops: Operands) -> bool:
+        scales = [scale_and_zero_point(node, t, zero_point_must_be_zero=True)[0] for t in (ops.x1, ops.x2, ops.out)]
+        return all(checked_log2(scale)[0] for scale in scales)
+
+    def _prepare_general(self, node: Node, ops: Operands) -> BinaryParams:
+        int16 = ops.x1.dtype == np.int16
+        s1, z1 = scale_and_zero_point(node, ops.x1, zero_point_must_be_zero=int16)
+        s2, z2 = scale_and_zero_point(node, ops.x2, zero_point_must_be_zero=int16)
+        so, zo = scale_and_zero_point(node, ops.out, zero_point_must_be_zero=int16)
+        left_shift = 15 if int16 else 20
+        twice_max = 2.0 * max(s1, s2)
+        m1, sh1 = multiplier_below_one(node, s1 / twice_max, "input 1")
+        m2, sh2 = multiplier_below_one(node, s2 / twice_max, "input 2")
+        real_out = twice_max / f32((1 << left_shift) * so)
+        if self.sign < 0 and real_out > 1.0:  # QuantizeMultiplierGreaterThanOne
+            mo, sho = quantize_multiplier(real_out)
+        else:
+            mo, sho = multiplier_below_one(node, real_out, "output")
+        lo, hi = quantized_range(node, node.options.activation, ops.out)
+        q = QuantizedAddSub(-z1, m1, sh1, -z2, m2, sh2, left_shift, self.sign, mo, sho, zo, lo, hi,
+                            self._vector_count(ops, sho))
+        args = (q.offset1, q.multiplier1, q.shift1, q.offset2, q.multiplier2, q.shift2, q.left_shift,
+                q.sign, q.out_multiplier, q.out_shift, q.out_offset, q.act_min, q.act_max, q.vector_count)
+        params = BinaryParams(ops.plan, k.quantized_add_sub, args, q)
+        return params if q.vector_count else maybe_pair_table(params, ops.x1.dtype)
+
+    @staticmethod
+    def _vector_count(ops: Operands, out_shift: int) -> int:
+        """How many leading outputs the official x86-64 wheel computes in its SSE2 loop (4 lanes) when
+        SUB's output shift is positive and so out of range: only the non-broadcast path (shapes equal
+        once padded to the same rank) is vectorised; its last size % 4 elements run scalar code."""
+        if out_shift <= 0:
+            return 0
+        rank = max(len(ops.x1.shape), len(ops.x2.shape))
+        pad = lambda s: (1,) * (rank - len(s)) + tuple(s)  # noqa: E731
+        if pad(ops.x1.shape) != pad(ops.x2.shape):
+            return 0
+        return ops.plan.size - ops.plan.size % 4
+
+    def _prepare_pot(self, node: Node, ops: Operands) -> BinaryParams:
+        log1, log2, logo = (checked_log2(t.quantization.single_scale)[1] for t in (ops.x1, ops.x2, ops.out))
+        shift1, shift2 = log1 - logo, log2 - logo
+        if not (shift1 == 0 or shift2 == 0) or shift1 > 0 or shift2 > 0:
+            raise node.error(f"power-of-two int16 path: input scales 2**{log1}, 2**{log2} and output scale "
+                             f"2**{logo}: one input must have the output scale and the other a smaller one")
+        if self.sign > 0 and ops.x1.shape != ops.x2.shape:
+            raise node.error("power-of-two int16 ADD does not broadcast in the official kernel")
+        lo, hi = quantized_range(node, node.options.activation, ops.out)
+        q = PowerOfTwoAddSub(-shift1, -shift2, self.sign, lo, hi)
+        return BinaryParams(ops.plan, k.pot_add_sub_int16, (q.right_shift1, q.right_shift2, q.sign, lo, hi), q)
+
+    def eval(self, params: BinaryParams, inputs, outputs) -> None:
+        run_binary(params, inputs, outputs)
+
+
+@register("ADD")
+class Add(_AddSub):
+    sign = 1
+
+
+@register("SUB")
+class Sub(_AddSub):
+    sign = -1
+

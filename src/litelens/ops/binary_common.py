@@ -1,0 +1,156 @@
+"""Prepare-time pieces shared by the binary elementwise ops (ADD, SUB, MUL, DIV, SQUARED_DIFFERENCE).
+
+Each op's Prepare checks its two inputs with :func:`prepare_operands`, computes the broadcast plan,
+and builds a :class:`BinaryParams`: the jitted kernel to run and its scalar arguments, plus a named
+record of the arithmetic (multipliers, shifts, zero points, clamp range) for anyone inspecting it.
+Eval is the same for all of them: :func:`run_binary`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from litelens.kernels import elementwise as k
+from litelens.kernels.broadcast import MAX_BROADCAST_RANK, BroadcastPlan, broadcast_shape, plan_broadcast
+from litelens.kernels.fixedpoint import quantize_multiplier
+from litelens.ops.activation_fn import NONE, RELU, RELU6, RELU_N1_TO_1, quantized_activation_range
+from litelens.ops.base import Node, TensorArg
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+@dataclass(frozen=True)
+class BinaryParams:
+    plan: BroadcastPlan
+    kernel: Callable  # kernel(out, x1, x2, loops, strides1, strides2, *args)
+    args: tuple  # the kernel's scalar arguments, in order
+    arithmetic: Any = None  # named record of what args mean (for display)
+    check: Callable | None = None  # check(inputs, plan) raises InputError; runs before the kernel
+
+
+def activation_of(raw) -> int:
+    """fused_activation_function of an Add/Sub/Mul/DivOptions table; NONE when the model stores none."""
+    return NONE if raw is None else int(raw.FusedActivationFunction())
+
+
+@dataclass(frozen=True)
+class Operands:
+    x1: TensorArg
+    x2: TensorArg
+    out: TensorArg
+    plan: BroadcastPlan
+
+
+def prepare_operands(node: Node, dtypes: tuple) -> Operands:
+    """Two inputs of one supported dtype broadcast onto one output of that dtype."""
+    node.expect_counts(2)
+    x1, x2, out = node.input(0), node.input(1), node.outputs[0]
+    node.expect_dtype(x1, *dtypes)
+    for t in (x2, out):
+        if t.dtype != x1.dtype:
+            raise node.error(f"{t.describe()} must have the dtype of {x1.describe()}")
+    if x1.shape == x2.shape:
+        out_shape = tuple(x1.shape)
+    else:
+        out_shape = broadcast_shape(x1.shape, x2.shape)
+        if out_shape is None:
+            raise node.error(f"shapes {list(x1.shape)} and {list(x2.shape)} are not broadcastable")
+        if len(out_shape) > MAX_BROADCAST_RANK:
+            raise node.error(f"broadcasting rank {len(out_shape)} shapes; the official kernels support "
+                             f"at most rank {MAX_BROADCAST_RANK}")
+    return Operands(x1, x2, out, plan_broadcast(x1.shape, x2.shape, out_shape))
+
+
+def float_activation_range(activation: int) -> tuple[np.float32, np.float32]:
+    """``CalculateActivationRange<float>`` (kernel_util.h): with no clamp the bounds are -FLT_MAX and
+    FLT_MAX, so an infinite result becomes the largest finite float. TANH and SIGN_BIT clamp nothing."""
+    lo, hi = {RELU: (0.0, FLOAT32_MAX), RELU6: (0.0, 6.0), RELU_N1_TO_1: (-1.0, 1.0)}.get(
+        activation, (-FLOAT32_MAX, FLOAT32_MAX))
+    return np.float32(lo), np.float32(hi)
+
+
+def integer_activation_range(activation: int, dtype: np.dtype) -> tuple[int, int]:
+    """``CalculateActivationRange<T>`` for a plain integer type (int16/int32/int64)."""
+    info = np.iinfo(dtype)
+    return {RELU: (0, int(info.max)), RELU6: (0, 6), RELU_N1_TO_1: (-1, 1)}.get(
+        activation, (int(info.min), int(info.max)))
+
+
+def quantized_range(node: Node, activation: int, out: TensorArg) -> tuple[int, int]:
+    """``CalculateActivationRangeQuantized`` (kernel_util.cc). Like the official kernels, a fused TANH
+    or SIGN_BIT clamps nothing: only RELU, RELU6 and RELU_N1_TO_1 narrow the output range."""
+    if activation not in (RELU, RELU6, RELU_N1_TO_1):
+        info = np.iinfo(out.dtype)
+        return int(info.min), int(info.max)
+    return quantized_activation_range(node, activation, out)
+
+
+def scale_and_zero_point(node: Node, t: TensorArg, zero_point_must_be_zero: bool = False) -> tuple[float, int]:
+    """The per-tensor (scale, zero point) of a quantized tensor, checked to be usable."""
+    q = node.expect_quantized(t)
+    scale, zp = q.single_scale, q.single_zero_point
+    if not (math.isfinite(scale) and scale > 0):
+        raise node.error(f"{t.describe()} has scale {scale}; it must be positive and finite")
+    info = np.iinfo(t.dtype)
+    if not info.min <= zp <= info.max:
+        raise node.error(f"{t.describe()} has zero point {zp}, outside the {t.dtype.name} range")
+    if zero_point_must_be_zero and zp != 0:
+        raise node.error(f"{t.describe()} has zero point {zp}; {t.dtype.name} quantization here must be symmetric")
+    return scale, zp
+
+
+def f32(x: float) -> float:
+    """Round to float32 (the official Prepare code computes these scale products in float)."""
+    return float(np.float32(x))
+
+
+def multiplier_below_one(node: Node, real: float, what: str) -> tuple[int, int]:
+    """``QuantizeMultiplierSmallerThanOneExp``: the official kernel aborts unless 0 < real < 1."""
+    if not 0.0 < real < 1.0:
+        raise node.error(f"{what} multiplier is {real!r}; the official kernel requires 0 < m < 1 "
+                         "(the output scale is too small for the input scales)")
+    return quantize_multiplier(real)
+
+
+# int8 ops are evaluated through a 256 x 256 table built from their own kernel (same bits, faster).
+# Set to False to run the arithmetic kernels element by element (e.g. to step through them).
+PAIR_TABLES = True
+
+
+def maybe_pair_table(params: BinaryParams, dtype: np.dtype, skip_divisor: int | None = None) -> BinaryParams:
+    """``with_pair_table`` for int8 ops when ``PAIR_TABLES`` is on; other params unchanged."""
+    if PAIR_TABLES and dtype == np.int8:
+        return with_pair_table(params, skip_divisor)
+    return params
+
+
+def with_pair_table(params: BinaryParams, skip_divisor: int | None = None) -> BinaryParams:
+    """The same int8 op computed by table: run ``params.kernel`` once on all 256 x 256 input pairs
+    (codes x1 down the rows, x2 across), and let Eval look results up (``pair_table_lookup``).
+    ``skip_divisor`` is a code of input 2 the op never accepts (DIV's zero point); its column stays 0."""
+    codes = np.arange(-128, 128, dtype=np.int8)
+    divisors = codes.copy()
+    if skip_divisor is not None:  # any other code in its place; that column is zeroed below
+        divisors[codes == skip_divisor] = codes[codes != skip_divisor][0]
+    all_pairs = plan_broadcast((256, 1), (1, 256), (256, 256))
+    table = np.empty((256, 256), dtype=np.int8)  # [x1 + 128, x2 + 128]
+    params.kernel(table.reshape(-1), codes, divisors, all_pairs.loops, all_pairs.strides1, all_pairs.strides2,
+                  *params.args)
+    if skip_divisor is not None:
+        table[:, skip_divisor + 128] = 0
+    table.setflags(write=False)
+    return BinaryParams(params.plan, k.pair_table_lookup, (table.reshape(-1),), params.arithmetic, params.check)
+
+
+def run_binary(params: BinaryParams, inputs, outputs) -> None:
+    """Eval of every binary elementwise op: the optional input check, then the kernel on flat views."""
+    plan = params.plan
+    if params.check is not None:
+        params.check(inputs, plan)
+    if plan.size == 0:
+        return
+    params.kernel(outputs[0].reshape(-1), inputs[0].reshape(-1), inputs[1].reshape(-1),
+                  plan.loops, plan.strides1, plan.strides2, *params.args)

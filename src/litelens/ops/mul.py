@@ -1,0 +1,68 @@
+"""MUL (mul.cc): float32, int32, int64, int16 and quantized int8/int16, broadcasting, fused activation.
+
+Quantized, Prepare: m = s1 * s2 / s_out evaluated in float32 (the scales are floats in the official
+code), then (M, shift) = QuantizeMultiplier(m). Eval: MBQM((x1 - z1) * (x2 - z2), M, shift) + z_out,
+clamped. int16 requires zero points 0 (the product then fits in int32).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from litelens.kernels import elementwise as k
+from litelens.kernels.fixedpoint import quantize_multiplier
+from litelens.ops.activation_fn import NONE
+from litelens.ops.base import Node, Op, Prepared
+from litelens.ops.binary_common import (
+    BinaryParams, activation_of, f32, float_activation_range, integer_activation_range, maybe_pair_table,
+    prepare_operands,
+    quantized_range, run_binary, scale_and_zero_point,
+)
+from litelens.ops.registry import register
+
+DTYPES = (np.float32, np.int32, np.int64, np.int8, np.int16)
+
+
+@dataclass(frozen=True)
+class QuantizedMul:
+    offset1: int
+    offset2: int
+    out_multiplier: int
+    out_shift: int
+    out_offset: int
+    act_min: int
+    act_max: int
+
+
+@register("MUL")
+class Mul(Op):
+    def parse_options(self, raw) -> int:
+        return activation_of(raw)
+
+    def prepare(self, node: Node) -> Prepared:
+        activation = NONE if node.options is None else node.options
+        ops = prepare_operands(node, DTYPES)
+        dtype = ops.x1.dtype
+        quantized = [t.quantization is not None for t in (ops.x1, ops.x2, ops.out)]
+        if dtype == np.float32:
+            params = BinaryParams(ops.plan, k.float_binary, (k.MUL, *float_activation_range(activation)))
+        elif dtype in (np.int32, np.int64) or (dtype == np.int16 and not any(quantized)):
+            lo, hi = integer_activation_range(activation, dtype)
+            params = BinaryParams(ops.plan, k.integer_binary, (k.MUL, lo, hi, 8 * dtype.itemsize))
+        elif not all(quantized):
+            raise node.error(f"{dtype.name} inputs and output must all be quantized or all unquantized")
+        else:
+            int16 = dtype == np.int16
+            s1, z1 = scale_and_zero_point(node, ops.x1, zero_point_must_be_zero=int16)
+            s2, z2 = scale_and_zero_point(node, ops.x2, zero_point_must_be_zero=int16)
+            so, zo = scale_and_zero_point(node, ops.out, zero_point_must_be_zero=int16)
+            multiplier, shift = quantize_multiplier(f32(f32(s1 * s2) / so))
+            lo, hi = quantized_range(node, activation, ops.out)
+            q = QuantizedMul(-z1, -z2, multiplier, shift, zo, lo, hi)
+            params = maybe_pair_table(BinaryParams(ops.plan, k.quantized_mul,
+                                                   (q.offset1, q.offset2, multiplier, shift, zo, lo, hi), q), dtype)
+        return Prepared(params, [ops.plan.out_shape])
+
+    def eval(self, params: BinaryParams, inputs, outputs) -> None:
+        run_binary(params, inputs, outputs)
