@@ -283,5 +283,8 @@ def test_convert_command(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bert-tiny-float32.tflite", "bert-tiny-int8.tflite"]
     assert "vs BERT-large float32" in printed and "335,141,888" in printed
     assert "int16x8 refused by the converter" in printed
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="unknown flavor"):
         convert_cmd.parse_flavors("int4")
+    bad = parser.parse_args(["convert", "--preset", "bert-tiny", "--out", str(tmp_path), "--seq", "1"])
+    with pytest.raises(SystemExit, match="seq must be"):
+        bad.func(bad)

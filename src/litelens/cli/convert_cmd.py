@@ -70,7 +70,10 @@ def main(args: argparse.Namespace) -> int:
     from litelens.factory.config import preset_config
     from litelens.factory.params import count_params
 
-    config = preset_config(args.preset, seq=args.seq, layers=args.layers, vocab_size=args.vocab_size)
+    try:
+        config = preset_config(args.preset, seq=args.seq, layers=args.layers, vocab_size=args.vocab_size)
+    except ValueError as err:
+        raise SystemExit(f"litelens convert: {err}") from None
     if args.calibration is not None and not args.calibration.is_file():
         raise FileNotFoundError(f"calibration file not found: {args.calibration}")
     console = Console()
