@@ -219,6 +219,8 @@ def _tensor(r: _Reader, t, index: int, buffers) -> TensorInfo:
     if not 0 <= b < len(buffers):
         raise ModelError(f"malformed model: {where} uses buffer {b}, but the model has {len(buffers)} buffers")
     raw = buffers[b]
+    if raw is None and b != 0 and dtype is not None and shape and 0 in shape:
+        raw = memoryview(b"")  # a zero-element constant (e.g. an empty axis list) has no bytes
     if raw is not None:
         if dtype is None:
             raise ModelError(f"{where} is a constant of type {type_name}, which litelens does not support")
