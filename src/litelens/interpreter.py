@@ -234,11 +234,32 @@ class Interpreter:
         self._shapes[index] = shape
         self._allocated = False
 
-    def invoke(self) -> None:
-        """Run every op in order."""
+    def invoke(self, observer=None) -> None:
+        """Run every op in order.
+
+        ``observer(node, params, inputs, outputs)``, when given, is called after each op with the arrays it
+        read and wrote (views of the interpreter's buffers: copy what you keep). Verbose runs, tracing and
+        inspection use it; a plain invoke pays nothing for it.
+        """
         self._require_allocated()
+        if observer is None:
+            for step in self._steps:
+                step.op.eval(step.params, step.inputs, step.outputs)
+            return
         for step in self._steps:
             step.op.eval(step.params, step.inputs, step.outputs)
+            observer(step.node, step.params, step.inputs, step.outputs)
+
+    @property
+    def nodes(self) -> list[Node]:
+        """The ops in execution order as Prepare saw them (after ``allocate_tensors``)."""
+        self._require_allocated()
+        return [step.node for step in self._steps]
+
+    def op_params(self, op_index: int):
+        """What Prepare computed for op ``op_index`` (multipliers, shifts, tables, ...)."""
+        self._require_allocated()
+        return self._steps[op_index].params
 
     def get_tensor(self, tensor_index: int) -> np.ndarray:
         """A copy of a tensor's current value (constants included)."""
