@@ -543,3 +543,20 @@ def test_shapes_that_do_not_broadcast_and_too_high_ranks():
         op.prepare(n)
     op, n = node((2,) * 9, (2,) * 9, (2,) * 9)  # same shapes need no broadcast: any rank
     assert op.prepare(n).output_shapes == [(2,) * 9]
+
+
+def test_broadcast_plan_fuses_loops():
+    """Same shapes and scalars become one loop; only dimensions that step the inputs differently stay apart."""
+    from litelens.kernels.broadcast import plan_broadcast
+
+    cases = {  # (shape1, shape2, out): (loops, strides1, strides2)
+        ((2, 3, 4), (2, 3, 4), (2, 3, 4)): ([24], [1], [1]),
+        ((4, 5), (), (4, 5)): ([20], [1], [0]),
+        ((1, 5), (5,), (1, 5)): ([5], [1], [1]),
+        ((6, 5), (6, 1), (6, 5)): ([6, 5], [5, 1], [1, 0]),
+        ((3, 1, 4), (1, 5, 4), (3, 5, 4)): ([3, 5, 4], [4, 0, 1], [0, 4, 1]),
+        ((2, 1, 3, 1), (1, 4, 1, 5), (2, 4, 3, 5)): ([2, 4, 3, 5], [3, 0, 1, 0], [0, 5, 0, 1]),
+    }
+    for shapes, expected in cases.items():
+        plan = plan_broadcast(*shapes)
+        assert (plan.loops.tolist(), plan.strides1.tolist(), plan.strides2.tolist()) == expected, shapes
