@@ -44,8 +44,14 @@ class Operands:
     plan: BroadcastPlan
 
 
+def expect_reference_flavor(node: Node) -> None:
+    if node.flavor != "reference":
+        raise node.error(f"flavor {node.flavor!r} is not implemented; only 'reference'")
+
+
 def prepare_operands(node: Node, dtypes: tuple) -> Operands:
     """Two inputs of one supported dtype broadcast onto one output of that dtype."""
+    expect_reference_flavor(node)
     node.expect_counts(2)
     x1, x2, out = node.input(0), node.input(1), node.outputs[0]
     node.expect_dtype(x1, *dtypes)
