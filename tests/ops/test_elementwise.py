@@ -115,7 +115,8 @@ def set_pot_scale_int16(model: bytes) -> bytes:
     return bytes(buf)
 
 
-_TENSOR_TYPES = {np.dtype(np.float32): tflite.TensorType.FLOAT32, np.dtype(np.int8): tflite.TensorType.INT8}
+_TENSOR_TYPES = {np.dtype(np.float32): tflite.TensorType.FLOAT32, np.dtype(np.int8): tflite.TensorType.INT8,
+                 np.dtype(np.int16): tflite.TensorType.INT16}
 
 
 def one_op_model(opcode: str, shapes, dtype, activation=None, quant=None) -> bytes:
@@ -509,6 +510,26 @@ def test_other_fused_activations_clamp_nothing(op, activation):
 def test_no_options_table(op):
     model = one_op_model(op, ((3, 4), (1, 4), (3, 4)), np.int8, None, INT8_QUANT)
     assert_same_bits(model, divisor_inputs(model) if op == "DIV" else random_inputs(model))
+
+
+@pytest.mark.parametrize("quant", [[(3e-4, 0), (2e-4, 0), (5e-4, 0)], [(1e-3, 100), (7e-4, -50), (2e-3, 7)],
+                                   [(1e-3, 0), (1e-3, 0), (1e-2, 0)]])
+def test_int16_div(quant):
+    """The converter has no int16 DIV; the official kernel has one (same arithmetic as int8)."""
+    model = one_op_model("DIV", ((64, 64), (64, 64), (64, 64)), np.int16, 0, quant)
+    rng = np.random.default_rng(0)
+    x1, x2 = (rng.integers(-32768, 32768, (64, 64)).astype(np.int16) for _ in range(2))
+    x1[0, :40] = np.arange(-20, 20) + quant[0][1]  # small dividends: out-of-range shifts
+    x2[x2 == quant[1][1]] += 1
+    assert_same_bits(model, {0: x1, 1: x2})
+
+
+@pytest.mark.parametrize("op", ["ADD", "MUL"])
+def test_unquantized_int16_wraps(op):
+    model = one_op_model(op, ((4, 8), (8,), (4, 8)), np.int16, 1)
+    rng = np.random.default_rng(0)
+    inputs = {i: rng.integers(-32768, 32768, shape).astype(np.int16) for i, shape in enumerate([(4, 8), (8,)])}
+    assert_same_bits(model, inputs)
 
 
 @pytest.mark.parametrize("shapes", [((0, 3), (3,), (0, 3)), ((2, 0), (1,), (2, 0))])
