@@ -19,6 +19,7 @@ _OP_MODULES: list[str] = [
     "quantize",
     "reduce",
     "add_sub", "mul", "div", "squared_difference", "rsqrt",
+    "minmax", "l2norm",
 ]
 
 for _name in _OP_MODULES:

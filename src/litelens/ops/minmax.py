@@ -1,0 +1,57 @@
+"""MAXIMUM and MINIMUM (maximum_minimum.cc): elementwise max / min of two broadcast inputs.
+
+Types: float32, float16, int8, uint8, int16, int32, int64; both inputs and the output share one.
+There are no options and no fused activation. Quantized tensors are compared as raw codes: the
+official kernel reads no scale or zero point, so inputs quantized differently from each other or
+from the output give the official (meaningless) codes here too; the converter always gives all
+three the same quantization. NaN: the second operand wins any comparison with a NaN (see
+``kernels/minmax.py``). Broadcasting follows ``BroadcastBinaryOpSimple`` (up to rank 8; inputs of
+the same shape, any rank). An empty input gives an empty output.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from litelens.kernels import minmax as k
+from litelens.ops.base import Node, Op, Prepared
+from litelens.ops.binary_common import BinaryParams, prepare_operands, run_binary
+from litelens.ops.registry import register
+
+DTYPES = (np.float32, np.float16, np.int8, np.uint8, np.int16, np.int32, np.int64)
+
+
+@dataclass(frozen=True)
+class MinMaxParams:
+    binary: BinaryParams
+    half: bool  # float16: the kernel runs on the bits, viewed as uint16
+
+
+class _MaximumMinimum(Op):
+    is_maximum = True
+
+    def prepare(self, node: Node) -> Prepared:
+        if node.flavor != "reference":
+            raise node.error(f"flavor {node.flavor!r} is not implemented; only 'reference'")
+        ops = prepare_operands(node, DTYPES)
+        half = ops.x1.dtype == np.float16
+        kernel = k.maximum_minimum_half if half else k.maximum_minimum
+        params = BinaryParams(ops.plan, kernel, (self.is_maximum,))
+        return Prepared(MinMaxParams(params, half), [ops.plan.out_shape])
+
+    def eval(self, params: MinMaxParams, inputs, outputs) -> None:
+        if params.half:
+            inputs = [x.view(np.uint16) for x in inputs]
+            outputs = [outputs[0].view(np.uint16)]
+        run_binary(params.binary, inputs, outputs)
+
+
+@register("MAXIMUM")
+class Maximum(_MaximumMinimum):
+    is_maximum = True
+
+
+@register("MINIMUM")
+class Minimum(_MaximumMinimum):
+    is_maximum = False
