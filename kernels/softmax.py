@@ -169,6 +169,56 @@ def softmax_quantized(output, x, input_multiplier, input_left_shift, diff_min, o
     return -1
 
 
+@jit
+def exp_tables(exp_table, acc_table, input_multiplier, input_left_shift, diff_min):
+    """Prepare-time tables for 8-bit input: for k = max - x in [0, len): exp(-k) and its Rescale<12>.
+
+    Entry k holds exactly what ``softmax_quantized`` computes for diff = -k (0 where diff < diff_min),
+    so the table kernel below gives the same bits with one lookup per element.
+    """
+    for k in range(exp_table.shape[0]):
+        diff = -np.int64(k)
+        if diff >= diff_min:
+            scaled = _mul(wrap_int32(diff << input_left_shift), input_multiplier)
+            e = exp_on_negative_values(scaled, SCALED_DIFF_INTEGER_BITS)
+            exp_table[k] = e
+            acc_table[k] = rounding_divide_by_pot(e, ACCUMULATION_INTEGER_BITS)
+        else:
+            exp_table[k] = 0
+            acc_table[k] = 0
+
+
+@jit
+def softmax_quantized_lut(output, x, exp_table, acc_table, max_k, out_bits, out_min, out_max):
+    """``softmax_quantized`` with exp() read from ``exp_tables`` (same bits, one lookup per element).
+
+    [rows, depth] -> [rows, depth]. k = max - x; k > max_k (diff < diff_min) gives out_min. The sum of
+    exps is accumulated in int64 and wrapped to int32 once: wrapping commutes with addition, so this
+    equals the reference's per-step int32 wrap. Returns -1 or the first row the official kernel
+    aborts on (see ``softmax_quantized``).
+    """
+    rows, depth = x.shape
+    for r in range(rows):
+        row_max = np.int64(x[r, 0])
+        for c in range(1, depth):
+            row_max = max(row_max, np.int64(x[r, c]))
+        total = np.int64(0)
+        for c in range(depth):
+            total += acc_table[row_max - np.int64(x[r, c])]
+        shifted_scale, num_bits_over_unit = get_reciprocal(wrap_int32(total), ACCUMULATION_INTEGER_BITS)
+        exponent = num_bits_over_unit + 31 - out_bits
+        if exponent < 0 or exponent > 31:
+            return r
+        for c in range(depth):
+            k = row_max - np.int64(x[r, c])
+            if k <= max_k:
+                unsat = rounding_divide_by_pot(_mul(shifted_scale, exp_table[k]), exponent)
+                output[r, c] = min(max(unsat + out_min, out_min), out_max)
+            else:
+                output[r, c] = out_min
+    return -1
+
+
 @jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
 def softmax_float(output, x, beta):
     """Reference float ``Softmax`` (reference/softmax.h). [rows, depth] -> [rows, depth].

@@ -36,6 +36,8 @@ class QuantizedSoftmaxParams:
     out_min: int
     out_max: int
     where: str  # "op N SOFTMAX", for run-time errors
+    exp_table: np.ndarray  # int64 [256]: exp(-k) in Q0.31 for k = max - x (0 below diff_min)
+    acc_table: np.ndarray  # int64 [256]: the same rescaled to the Q12.19 accumulator
 
 
 @dataclass(frozen=True)
@@ -123,10 +125,16 @@ class Softmax(Op):
             raise node.error(f"beta * input scale ({beta!r} * {qx.single_scale!r}) is too small for the "
                              "quantized kernel (beta * scale * 2**26 must exceed 1)")
         out_min, out_max = _TYPE_RANGE[out.dtype.name]
+        diff_min = -calculate_input_radius(kernels.SCALED_DIFF_INTEGER_BITS, left_shift)
+        exp_table, acc_table = np.zeros(256, np.int64), np.zeros(256, np.int64)  # 8-bit input: k in [0, 255]
+        kernels.exp_tables(exp_table, acc_table, multiplier, left_shift, diff_min)
+        exp_table.flags.writeable = acc_table.flags.writeable = False
         return QuantizedSoftmaxParams(
+            exp_table=exp_table,
+            acc_table=acc_table,
             input_multiplier=multiplier,
             input_left_shift=left_shift,
-            diff_min=-calculate_input_radius(kernels.SCALED_DIFF_INTEGER_BITS, left_shift),
+            diff_min=diff_min,
             out_bits=8 * out.dtype.itemsize,
             out_min=out_min,
             out_max=out_max,
@@ -145,8 +153,8 @@ class Softmax(Op):
             kernels.softmax_int16(out2, x2, params.input_multiplier, params.input_shift, params.exp_table,
                                   params.reciprocal_table)
         else:
-            bad_row = kernels.softmax_quantized(out2, x2, params.input_multiplier, params.input_left_shift,
-                                                params.diff_min, params.out_bits, params.out_min, params.out_max)
+            bad_row = kernels.softmax_quantized_lut(out2, x2, params.exp_table, params.acc_table, -params.diff_min,
+                                                    params.out_bits, params.out_min, params.out_max)
             if bad_row >= 0:
                 raise InputError(
                     f"{params.where}: row {bad_row}: the sum of exponentials is too large for the quantized kernel "
