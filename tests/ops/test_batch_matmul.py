@@ -24,7 +24,6 @@ from single_op import compare_with_official, convert_fn  # noqa: E402
 
 import litelens  # noqa: E402
 from litelens.errors import ModelError  # noqa: E402
-from litelens.official import official_interpreter  # noqa: E402
 
 from .test_fully_connected import _official_refuses, assert_matches, build_model, op_names, tensor  # noqa: E402
 
@@ -177,10 +176,9 @@ def test_refused_like_official(case):
         litelens.Interpreter(model_content=model).allocate_tensors()
 
 
-def test_hybrid_refused():
-    """float32 lhs with int8 rhs runs in the official kernel (hybrid); litelens refuses it clearly."""
+def test_hybrid_runs():
+    """float32 lhs with int8 rhs is the hybrid kernel (covered in depth by test_hybrid.py)."""
     model = bmm_model_by_hand(((2, 3, 4), np.float32, None, None), ((2, 4, 3), np.int8, 0.1, 0),
                               ((2, 3, 3), np.float32, None, None), rhs_const=True)
-    official_interpreter(model)
-    with pytest.raises(ModelError, match="hybrid"):
-        litelens.Interpreter(model_content=model).allocate_tensors()
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    compare_with_official(model, {0: x}).assert_ok()

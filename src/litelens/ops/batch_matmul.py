@@ -11,8 +11,15 @@ Types (reference/batch_matmul.h):
 * int16 x int16 and int16 x int8 -> int16 (all zero points 0): int64 accumulator and the int64
   MultiplyByQuantizedMultiplier.
 
+* hybrid (the ``dynamic`` flavor): float32 lhs, int8 rhs (per tensor, or per channel along the N
+  axis), float32 output. Each lhs row is quantized on the fly (symmetric, or asymmetric under
+  ``asymmetric_quantize_inputs``), multiplied in int32 and scaled back to float (EvalHybrid and the
+  hybrid reference_ops::BatchMatMul; arithmetic in ``kernels/hybrid.py``). The rhs zero point is
+  ignored, as the official kernel ignores it. With two or more batch dims the official loop reads
+  the scaling factors (and row sums) of another batch; litelens reproduces that (see
+  ``_hybrid_bases``).
+
 A constant rhs is shifted by its zero point and laid out [..., K, N] once, in Prepare.
-Hybrid (float32 lhs, int8 rhs) is not supported yet (a clear error).
 """
 from __future__ import annotations
 
@@ -24,6 +31,8 @@ from litelens.kernels.batch_matmul import (batch_matmul_float, requantize_mbqm, 
                                            wrap_to_int32)
 from litelens.kernels.fixedpoint import quantize_multiplier
 from litelens.kernels.gemm import exact_float_dtype, max_abs_offset_value
+from litelens.kernels.hybrid import (hybrid_bmm_output, quantize_rows_asymmetric, quantize_rows_symmetric,
+                                     weight_row_sums)
 from litelens.ops.base import Node, Op, Prepared, TensorArg
 from litelens.ops.registry import register
 
@@ -73,6 +82,24 @@ class QuantPlan:
     qmax: int
 
 
+@dataclass(frozen=True)
+class HybridPlan:
+    layout: Layout
+    asymmetric: bool  # asymmetric_quantize_inputs
+    lhs_buf: np.ndarray  # float32 [..., M, K]: the lhs transposed, when adj_x
+    q_buf: np.ndarray  # [..., M, K] the quantized lhs rows, in the work dtype
+    scaling: np.ndarray  # float32 [rows] per-row input scale
+    offsets: np.ndarray  # int32 [rows] per-row input zero point (0 when symmetric)
+    rhs_kn: np.ndarray | None  # [..., K, N] int8 values in the work dtype, constant rhs
+    row_sums: np.ndarray | None  # int64 [matrices * N] Σ_k of each rhs column, constant rhs
+    rhs_buf: np.ndarray  # [..., K, N] scratch for a run-time rhs
+    weight_scales: np.ndarray  # float32 [N] (the single scale repeated when per tensor)
+    acc_buf: np.ndarray  # [out_shape] the exact integer dot products, in the work dtype
+    acc_shape3: tuple[int, int, int]  # [batches, rows, N] as the official loop walks the output
+    scale_base: np.ndarray  # int64 [batches]: first scaling factor / offset the loop reads
+    row_sum_base: np.ndarray  # int64 [batches]: first row sum the loop reads
+
+
 @register("BATCH_MATMUL")
 class BatchMatMul(Op):
     def parse_options(self, raw) -> BatchMatMulOptions:
@@ -88,7 +115,7 @@ class BatchMatMul(Op):
             node.expect_dtype(out, np.float32)
             plan = _prepare_float(layout, lhs, rhs)
         elif lhs.dtype == np.float32 and rhs.dtype == np.int8:
-            raise node.error(f"hybrid BATCH_MATMUL (float32 lhs, int8 rhs {rhs.describe()}) is not supported yet")
+            plan = _prepare_hybrid(node, layout, lhs, rhs, out)
         elif (lhs.dtype, rhs.dtype) in ((np.int8, np.int8), (np.int16, np.int16), (np.int16, np.int8)):
             plan = _prepare_quantized(node, layout, lhs, rhs, out)
         else:
@@ -99,6 +126,8 @@ class BatchMatMul(Op):
     def eval(self, plan, inputs, outputs) -> None:
         if isinstance(plan, FloatPlan):
             _eval_float(plan, inputs, outputs[0])
+        elif isinstance(plan, HybridPlan):
+            _eval_hybrid(plan, inputs, outputs[0])
         else:
             _eval_quantized(plan, inputs, outputs[0])
 
@@ -238,3 +267,90 @@ def _eval_quantized(plan: QuantPlan, inputs, output: np.ndarray) -> None:
         requantize_mbqm_int64(acc, plan.multiplier, plan.shift, plan.output_zero_point, plan.qmin, plan.qmax, out)
     else:
         wrap_to_int32(acc, out)
+
+
+def _hybrid_bases(node: Node, layout: Layout, lhs_shape: tuple[int, ...], rhs_shape: tuple[int, ...],
+                  asymmetric: bool) -> tuple[tuple[int, int, int], np.ndarray, np.ndarray]:
+    """Where the official hybrid loop reads scaling factors and row sums, per output batch.
+
+    batch_matmul.cc Eval first folds lhs [..., Q, R, K] into [..., Q*R, K] when rhs is [..., 1, K, N]
+    (rank > 2, no adj_x), dropping rhs's 1; reference_ops::BatchMatMul then walks up to 3 batch dims
+    (ExtendedShape(5)) and advances the scaling-factor pointer by M, and the row-sum pointer by N,
+    per step of each batch dim the lhs (rhs) does not broadcast - without the inner dims' sizes.
+    Returns the [batches, M, N] shape of that walk and both bases per batch, in output order.
+    """
+    adj_x = layout.adj_x
+    n = layout.out_shape[-1]
+    if not adj_x and len(rhs_shape) > 2 and len(lhs_shape) > 2 and rhs_shape[-3] == 1:
+        lhs_shape = lhs_shape[:-3] + (lhs_shape[-3] * lhs_shape[-2], lhs_shape[-1])
+        rhs_shape = rhs_shape[:-3] + rhs_shape[-2:]
+    m = lhs_shape[-1] if adj_x else lhs_shape[-2]
+    in_b = (1,) * (5 - len(lhs_shape)) + tuple(lhs_shape[:-2])
+    w_b = (1,) * (5 - len(rhs_shape)) + tuple(rhs_shape[:-2])
+    dims = [w if i == 1 else i for i, w in zip(in_b, w_b)]  # broadcast_dim
+    grid = np.indices(dims).reshape(3, -1)  # output batches in row-major order
+    in_steps = np.array([d != 1 for d in in_b], np.int64)
+    w_steps = np.array([d != 1 for d in w_b], np.int64)
+    scale_base = np.ascontiguousarray((grid * in_steps[:, None]).sum(axis=0) * m, dtype=np.int64)
+    row_sum_base = np.ascontiguousarray((grid * w_steps[:, None]).sum(axis=0) * n, dtype=np.int64)
+    computed = w_b[1] * w_b[2] * n  # ReductionSumVector covers extended dims 1 and 2 only
+    if asymmetric and row_sum_base.size and int(row_sum_base.max()) + n > computed:
+        raise node.error("asymmetric_quantize_inputs with this rhs batch layout makes the official kernel "
+                         "read row sums it never computed; not supported")
+    return (int(np.prod(dims)), m, n), scale_base, row_sum_base
+
+
+def _prepare_hybrid(node: Node, layout: Layout, lhs: TensorArg, rhs: TensorArg, out: TensorArg) -> HybridPlan:
+    """Float32 lhs, int8 rhs (batch_matmul.cc EvalHybrid)."""
+    node.expect_dtype(out, np.float32)
+    opts: BatchMatMulOptions = node.options
+    qr = node.expect_quantized(rhs, per_tensor=False)
+    n = layout.out_shape[-1]
+    if qr.per_channel:  # VerifyPerChannelQuantization: more than one scale, indexed by output column
+        n_axis = len(rhs.shape) - (2 if layout.adj_y else 1)
+        if qr.axis != n_axis or qr.scale.size != n:
+            raise node.error(f"per-channel rhs {rhs.describe()} needs {n} scales on axis {n_axis} (N), "
+                             f"has {qr.scale.size} on axis {qr.axis}")
+        weight_scales = np.ascontiguousarray(qr.scale, dtype=np.float32)
+    else:
+        weight_scales = np.full(n, qr.single_scale, np.float32)
+    acc_shape3, scale_base, row_sum_base = _hybrid_bases(node, layout, tuple(lhs.shape), tuple(rhs.shape),
+                                                         opts.asymmetric_quantize_inputs)
+    k = lhs.shape[-2] if layout.adj_x else lhs.shape[-1]
+    work = exact_float_dtype(128 * 128 * k)  # |q| <= 128, |w| <= 128
+    if work is None:
+        raise node.error(f"accumulation depth K = {k} is too large for an exact accumulator")
+    lhs_mk = _matrix_shape(lhs.shape, layout.adj_x)  # [..., M, K]
+    rows = int(np.prod(lhs_mk[:-1], dtype=np.int64))
+    rhs_kn_shape = _matrix_shape(rhs.shape, layout.adj_y)  # [..., K, N]
+    rhs_kn = row_sums = None
+    if rhs.data is not None:
+        rhs_kn = np.ascontiguousarray(_matrix_view(rhs.data, layout.adj_y), dtype=work)
+        row_sums = weight_row_sums(np.swapaxes(rhs_kn, -1, -2)).reshape(-1)
+    return HybridPlan(
+        layout=layout, asymmetric=opts.asymmetric_quantize_inputs,
+        lhs_buf=np.zeros(lhs_mk if layout.adj_x else (0,), np.float32), q_buf=np.zeros(lhs_mk, work),
+        scaling=np.zeros(rows, np.float32), offsets=np.zeros(rows, np.int32), rhs_kn=rhs_kn,
+        row_sums=row_sums, rhs_buf=np.zeros(rhs_kn_shape if rhs_kn is None else (0,), work),
+        weight_scales=weight_scales, acc_buf=np.zeros(layout.out_shape, work), acc_shape3=acc_shape3,
+        scale_base=scale_base, row_sum_base=row_sum_base,
+    )
+
+
+def _eval_hybrid(plan: HybridPlan, inputs, output: np.ndarray) -> None:
+    layout = plan.layout
+    lhs = inputs[0]
+    if layout.adj_x:  # [..., K, M] -> [..., M, K]
+        np.copyto(plan.lhs_buf, lhs.swapaxes(-1, -2))
+        lhs = plan.lhs_buf
+    k = plan.q_buf.shape[-1]
+    quantize = quantize_rows_asymmetric if plan.asymmetric else quantize_rows_symmetric
+    quantize(lhs.reshape(-1, k), plan.q_buf.reshape(-1, k), plan.scaling, plan.offsets)  # per row of K
+    rhs, row_sums = plan.rhs_kn, plan.row_sums
+    if rhs is None:  # run-time rhs -> [..., K, N]
+        rhs = plan.rhs_buf
+        np.copyto(rhs, _matrix_view(inputs[1], layout.adj_y))
+        row_sums = weight_row_sums(np.swapaxes(rhs, -1, -2)).reshape(-1)
+    np.matmul(plan.q_buf, rhs, out=plan.acc_buf)  # broadcast batches: [..., M, K] x [..., K, N], exact
+    hybrid_bmm_output(plan.acc_buf.reshape(plan.acc_shape3), plan.scaling, plan.offsets, row_sums,
+                      plan.weight_scales, plan.scale_base, plan.row_sum_base, output.reshape(plan.acc_shape3))

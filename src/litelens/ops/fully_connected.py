@@ -8,14 +8,19 @@ Inputs: input (any rank; flattened to [input.size / K, K]), weights [N, K], opti
 * int8 input/output, int8 weights (per tensor, or per channel along dim 0 with N scales), int32 bias.
 * int16 input/output (zero points 0), int8 weights, int64 bias (or int32 when the options say
   ``quantized_bias_type = INT32``): the int16x8 flavor.
+* hybrid (the ``dynamic`` flavor): float32 input/output, int8 weights (per tensor, or per channel
+  along dim 0), float32 bias. Each input row is quantized on the fly (symmetric, or per-row
+  asymmetric under ``asymmetric_quantize_inputs``), multiplied in int32 and scaled back to float
+  (EvalHybridDense; the arithmetic is described in ``kernels/hybrid.py``). Weight zero points are
+  ignored, as the official kernel ignores them. Every fused activation is allowed here, TANH and
+  SIGN_BIT included. An all-zero input (NeonIsZeroVector) skips the product: output = bias.
 
 Quantized requantization (reference/integer_ops/fully_connected.h): acc = Σ (w + w_offset)(x - x_zp)
 + bias in the accumulator type, then round(double(acc) * double(in_s) * double(w_s) / double(out_s))
 half away from zero - a double multiply, not MultiplyByQuantizedMultiplier. Per-channel weights are
 symmetric by spec: their zero points are ignored (w_offset = 0); per-tensor weights use -w_zp.
-Not supported (clear errors): hybrid float-input/int8-weight models, uint8, int4/int2 or int16
-weights, sparse or shuffled weights, TANH / SIGN_BIT fused activations (the official kernel refuses
-them too).
+Not supported (clear errors): uint8, int4/int2 or int16 weights, sparse or shuffled weights,
+TANH / SIGN_BIT fused activations outside the hybrid path (the official kernel refuses them too).
 """
 from __future__ import annotations
 
@@ -25,7 +30,10 @@ import numpy as np
 
 from litelens.kernels.fully_connected import fully_connected_float, requantize_double
 from litelens.kernels.gemm import exact_float_dtype, max_abs_offset_value
-from litelens.ops.activation_fn import (ACTIVATION_NAMES, NONE, RELU, RELU6, RELU_N1_TO_1,
+from litelens.kernels.hybrid import (apply_activation, fill_rows, hybrid_fc_output, is_zero_vector_x86,
+                                     maddubs_correction, maddubs_pairs, quantize_rows_asymmetric,
+                                     quantize_rows_symmetric, weight_row_sums)
+from litelens.ops.activation_fn import (ACTIVATION_NAMES, NONE, RELU, RELU6, RELU_N1_TO_1, SIGN_BIT, TANH,
                                        quantized_activation_range)
 from litelens.ops.base import Node, Op, Prepared, TensorArg
 from litelens.ops.registry import register
@@ -84,6 +92,23 @@ class QuantPlan:
     wrap32: bool  # the official accumulator is int32 (wraps), else int64
 
 
+@dataclass(frozen=True)
+class HybridPlan:
+    geo: Geometry
+    asymmetric: bool  # asymmetric_quantize_inputs
+    activation: int
+    weight_scales: np.ndarray  # float32 [N] (the single scale repeated when per tensor)
+    weights_t: np.ndarray | None  # [K, N] int8 values in the work dtype, when constant
+    row_sums: np.ndarray | None  # int64 [N] Σ_k w[n, k], when constant
+    pairs: tuple[np.ndarray, np.ndarray] | None  # maddubs_pairs(w), when constant
+    weights_buf: np.ndarray  # [K, N] scratch for run-time weights
+    q_buf: np.ndarray  # [batch, K] the quantized input rows, in the work dtype
+    scaling: np.ndarray  # float32 [batch] per-row input scale
+    offsets: np.ndarray  # int32 [batch] per-row input zero point (0 when symmetric)
+    acc_buf: np.ndarray  # [batch, N] the exact integer dot products, in the work dtype
+    zero_bias: np.ndarray  # float32 [N], used when there is no bias
+
+
 @register("FULLY_CONNECTED")
 class FullyConnected(Op):
     def parse_options(self, raw) -> FullyConnectedOptions:
@@ -103,16 +128,21 @@ class FullyConnected(Op):
         x, w, bias, out = node.input(0), node.input(1), node.optional_input(2), node.outputs[0]
         if opts.weights_format != 0:
             raise node.error(f"weights_format {opts.weights_format} (shuffled) is not supported; only DEFAULT")
-        if opts.activation not in FLOAT_RANGES:
+        hybrid = x.dtype == np.float32 and w.dtype != np.float32
+        hybrid_only = hybrid and opts.activation in (TANH, SIGN_BIT)  # ApplyActivationToVector takes them
+        if opts.activation not in FLOAT_RANGES and not hybrid_only:
             raise node.error(f"fused activation {ACTIVATION_NAMES.get(opts.activation, opts.activation)} is "
-                             "refused by the official kernel; only NONE, RELU, RELU_N1_TO_1, RELU6")
+                             "refused by the official kernel; only NONE, RELU, RELU_N1_TO_1, RELU6 "
+                             "(TANH and SIGN_BIT only with float input and int8 weights)")
         if len(w.shape) != 2:
             raise node.error(f"weights {w.describe()} must have rank 2 [N, K]")
         geo, out_shape = _geometry(node, x, w, opts.keep_num_dims)
         if bias is not None and bias.size != geo.n:
             raise node.error(f"bias {bias.describe()} must have {geo.n} elements (weights rows)")
 
-        if x.dtype == np.float32:
+        if hybrid:
+            plan = _prepare_hybrid(node, geo, x, w, bias, out)
+        elif x.dtype == np.float32:
             plan = _prepare_float(node, geo, x, w, bias, out)
         elif x.dtype in (np.int8, np.int16):
             plan = _prepare_quantized(node, geo, x, w, bias, out)
@@ -128,6 +158,9 @@ class FullyConnected(Op):
             return
         x = inputs[0].reshape(geo.batch, geo.k)  # [..., K] -> [batch, K]
         bias = plan.zero_bias if len(inputs) < 3 or inputs[2] is None else inputs[2].reshape(geo.n)
+        if isinstance(plan, HybridPlan):
+            _eval_hybrid(plan, x, inputs[1], bias, out)
+            return
         if isinstance(plan, FloatPlan):
             weights_t = plan.weights_t
             if weights_t is None:  # [N, K] -> [K, N]
@@ -164,11 +197,6 @@ def _geometry(node: Node, x: TensorArg, w: TensorArg, keep_num_dims: bool):
 
 
 def _prepare_float(node: Node, geo: Geometry, x, w, bias, out) -> FloatPlan:
-    if w.dtype != np.float32:
-        if w.dtype.kind in "iu":
-            raise node.error(f"hybrid FULLY_CONNECTED (float32 input, {w.dtype.name} weights "
-                             f"{w.describe()}) is not supported yet")
-        raise node.error(f"weights {w.describe()} must be float32 for a float32 input")
     for t in (bias, out):
         if t is not None:
             node.expect_dtype(t, np.float32)
@@ -253,3 +281,64 @@ def _check_bias_scale(node: Node, in_s: float, w_s: float, out_s: float, bias: T
     if abs(product - bias_s) / float(np.float64(out_s)) > 0.02:
         raise node.error(f"bias {bias.describe()} scale {bias_s:g} is too far from input scale * weights scale "
                          f"{product:g} (the official kernel requires |difference| / output scale <= 0.02)")
+
+
+def _prepare_hybrid(node: Node, geo: Geometry, x, w, bias, out) -> HybridPlan:
+    """Float32 input, int8 weights (fully_connected.cc CheckTypes / EvalHybridDense)."""
+    if w.dtype != np.int8:
+        raise node.error(f"weights {w.describe()} must be int8 (hybrid) or float32 for a float32 input; "
+                         f"{w.dtype.name} weights are not supported")
+    node.expect_dtype(out, np.float32)
+    if bias is not None:
+        node.expect_dtype(bias, np.float32)
+    qw = node.expect_quantized(w, per_tensor=False)
+    if qw.per_channel:  # VerifyPerChannelQuantization: more than one scale
+        if qw.axis != 0 or qw.scale.size != geo.n:
+            raise node.error(f"per-channel weights {w.describe()} need {geo.n} scales on axis 0, "
+                             f"have {qw.scale.size} on axis {qw.axis}")
+        weight_scales = np.ascontiguousarray(qw.scale, dtype=np.float32)
+    else:
+        weight_scales = np.full(geo.n, qw.single_scale, np.float32)
+
+    if w.data is not None:
+        weights_nk = w.data.reshape(geo.n, geo.k)
+        bound = 128 * int(np.abs(weights_nk.astype(np.int64)).sum(axis=1).max(initial=0))
+    else:
+        bound = 128 * 128 * geo.k
+    work = exact_float_dtype(bound)  # |q| <= 128, |w| <= 128
+    if work is None:
+        raise node.error(f"accumulation depth K = {geo.k} is too large for an exact accumulator")
+    weights_t = row_sums = pairs = None
+    if w.data is not None:
+        weights_t = np.ascontiguousarray(weights_nk.T, dtype=work)  # [N, K] -> [K, N]
+        row_sums, pairs = weight_row_sums(weights_nk), maddubs_pairs(weights_nk)
+    opts: FullyConnectedOptions = node.options
+    return HybridPlan(
+        geo=geo, asymmetric=opts.asymmetric_quantize_inputs, activation=opts.activation,
+        weight_scales=weight_scales, weights_t=weights_t, row_sums=row_sums, pairs=pairs,
+        weights_buf=np.zeros((geo.k, geo.n) if weights_t is None else (0, 0), work),
+        q_buf=np.zeros((geo.batch, geo.k), work), scaling=np.zeros(geo.batch, np.float32),
+        offsets=np.zeros(geo.batch, np.int32), acc_buf=np.zeros((geo.batch, geo.n), work),
+        zero_bias=np.zeros(geo.n, np.float32),
+    )
+
+
+def _eval_hybrid(plan: HybridPlan, x: np.ndarray, weights: np.ndarray, bias: np.ndarray, out: np.ndarray) -> None:
+    """EvalHybridDense: bias, zero-input shortcut, row quantization, int dot products, float epilogue."""
+    flat_out = out.reshape(-1)
+    if is_zero_vector_x86(x.reshape(-1)):  # the whole input, not per row
+        fill_rows(bias, out)
+        apply_activation(flat_out, plan.activation)
+        return
+    weights_t, row_sums, pairs = plan.weights_t, plan.row_sums, plan.pairs
+    if weights_t is None:  # run-time weights [N, K]
+        weights_t = plan.weights_buf
+        np.copyto(weights_t, weights.T)
+        row_sums, pairs = weight_row_sums(weights), maddubs_pairs(weights)
+    quantize = quantize_rows_asymmetric if plan.asymmetric else quantize_rows_symmetric
+    quantize(x, plan.q_buf, plan.scaling, plan.offsets)  # [batch, K] float -> int8 values
+    np.matmul(plan.q_buf, weights_t, out=plan.acc_buf)  # [batch, K] x [K, N] -> [batch, N], exact
+    if pairs[0].size:
+        maddubs_correction(plan.acc_buf, plan.q_buf, pairs[0], pairs[1])
+    hybrid_fc_output(plan.acc_buf, plan.scaling, plan.offsets, row_sums, plan.weight_scales, bias, out)
+    apply_activation(flat_out, plan.activation)
