@@ -210,6 +210,42 @@ def test_fc_hand_built(case):
     assert_matches(hybrid_fc_model(**FC_HAND_BUILT[case]))
 
 
+def _quantizer_rows(k: int, rng) -> np.ndarray:
+    """Rows that stress the quantizer: ordinary, tiny, huge, one-signed, constant, one-hot, +-0,
+    values at and just below rounding ties, and shifted far from zero."""
+    rows = [rng.standard_normal(k), rng.standard_normal(k) * 1e-30, rng.standard_normal(k) * 1e30,
+            np.abs(rng.standard_normal(k)), -np.abs(rng.standard_normal(k)) - 5, np.full(k, 3.0),
+            np.full(k, -2.0), np.eye(1, k, k // 2)[0] * -7, np.where(rng.random(k) < 0.5, 0.0, -0.0),
+            rng.standard_normal(k) + 100, rng.integers(-127, 128, k) + 0.5,
+            np.append(127.0, rng.integers(-127, 128, k - 1) + np.float32(0.5 - 2.0**-25))[:k],
+            np.append(255.0, np.abs(rng.integers(0, 255, k - 1)) + np.float32(0.5 - 2.0**-25))[:k]]
+    rows += [rng.standard_normal(k) * 10.0 ** rng.uniform(-6, 6) + rng.uniform(-3, 3) for _ in range(40)]
+    return np.array(rows, np.float32)
+
+
+@pytest.mark.parametrize("asymmetric", [True, False], ids=["asym", "sym"])
+def test_quantizer_matches_official_temporaries(asymmetric):
+    """The kernels' quantized rows, scaling factors and zero points equal the official kernel's own
+    temporaries (input_quantized, scaling_factors, input_offsets of EvalHybridDense) for K = 1 to 40."""
+    from litelens.kernels.hybrid import quantize_rows_asymmetric, quantize_rows_symmetric
+
+    rng = np.random.default_rng(9)
+    for k in (1, 2, 3, 7, 8, 9, 15, 16, 17, 24, 31, 33, 40):
+        x = _quantizer_rows(k, rng)
+        model = hybrid_fc_model(x.shape, 2, w_scale=[0.5, 0.25], asymmetric=asymmetric)  # per channel:
+        interp = official_interpreter(model)  # the scaling factors stay unmultiplied
+        interp.set_tensor(0, x)
+        interp.invoke()
+        quantized, scaling, _, offsets = (interp.get_tensor(4 + i) for i in range(4))  # after the 4 model tensors
+        q = np.zeros(x.shape, np.float32)
+        sf = np.zeros(len(x), np.float32)
+        zp = np.zeros(len(x), np.int32)
+        (quantize_rows_asymmetric if asymmetric else quantize_rows_symmetric)(x, q, sf, zp)
+        assert np.array_equal(q, quantized), f"K = {k}: rows {np.nonzero((q != quantized).any(axis=1))[0]}"
+        assert np.array_equal(sf, scaling), f"K = {k}"
+        assert np.array_equal(zp, offsets if asymmetric else np.zeros_like(zp)), f"K = {k}"
+
+
 def test_fc_maddubs_sign_wrap_is_exercised():
     """The official sum really differs from the exact one: a -128 weight in the maddubs columns
     (k < 32 for K = 40) meets a negative q, and the output differs from the exact-integer result."""
@@ -438,6 +474,12 @@ def test_refused_asymmetric_with_uncomputed_row_sums():
     beyond those ReductionSumVector computed (uninitialised memory); litelens refuses the model."""
     model = hybrid_bmm_model((2, 1, 3, 4, 16), (2, 1, 3, 16, 5), (2, 1, 3, 4, 5))
     with pytest.raises(ModelError, match="row sums"):
+        litelens.Interpreter(model_content=model).allocate_tensors()
+
+
+def test_refused_bmm_depth_zero():
+    model = hybrid_bmm_model((2, 3, 0), (2, 0, 4), (2, 3, 4))
+    with pytest.raises(ModelError, match="K = 0"):
         litelens.Interpreter(model_content=model).allocate_tensors()
 
 

@@ -317,6 +317,8 @@ def _prepare_hybrid(node: Node, layout: Layout, lhs: TensorArg, rhs: TensorArg, 
     acc_shape3, scale_base, row_sum_base = _hybrid_bases(node, layout, tuple(lhs.shape), tuple(rhs.shape),
                                                          opts.asymmetric_quantize_inputs)
     k = lhs.shape[-2] if layout.adj_x else lhs.shape[-1]
+    if k == 0:  # the official quantizer would dereference the end of an empty row
+        raise node.error("hybrid BATCH_MATMUL with depth K = 0 is not supported")
     work = exact_float_dtype(128 * 128 * k)  # |q| <= 128, |w| <= 128
     if work is None:
         raise node.error(f"accumulation depth K = {k} is too large for an exact accumulator")
