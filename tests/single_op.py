@@ -115,3 +115,15 @@ def convert_fn(fn, input_specs, flavor: str = "int8", int_io: bool = True, seed:
 
     dataset = representative if flavor in ("int8", "int16x8") else None
     return convert(function.get_concrete_function(), flavor, dataset, trackable=function, int_io=int_io)
+
+
+def patch_model(content: bytes, edit) -> bytes:
+    """Unpack a .tflite with the schema's object API, let ``edit`` change it, pack it again."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(content, 0)
+    edit(model, schema)
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())

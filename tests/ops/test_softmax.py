@@ -12,22 +12,10 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 pytest.importorskip("ai_edge_litert")
 
-from single_op import compare_with_official, convert_fn  # noqa: E402
+from single_op import compare_with_official, convert_fn, patch_model  # noqa: E402
 
 import litelens  # noqa: E402
 from litelens.official import run_official  # noqa: E402
-
-
-def patch_model(content: bytes, edit) -> bytes:
-    """Unpack a .tflite with the schema's object API, let ``edit`` change it, pack it again."""
-    import flatbuffers
-    from ai_edge_litert import schema_py_generated as schema
-
-    model = schema.ModelT.InitFromPackedBuf(content, 0)
-    edit(model, schema)
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
 
 
 def softmax(x):
