@@ -1,5 +1,6 @@
-"""BERT encoder (HF ``BertModel`` semantics, post-LayerNorm, exact-erf GELU) with a sentence-embedding
-head: mean pooling over unmasked tokens, then L2 normalisation -> ``embedding`` [1, hidden].
+"""BERT encoder (HF ``BertModel`` semantics, post-LayerNorm, ``hidden_act`` GELU by default) with, by
+default, a sentence-embedding head: mean pooling over unmasked tokens, then L2 normalisation ->
+``embedding`` [1, hidden] (other heads: :func:`litelens.factory.layers.head`).
 
 LayerNorm is spelled out (mean, squared difference, rsqrt) so TFLite sees its parts. Random weights: the
 embedding means nothing.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from litelens.factory.config import ModelConfig
-from litelens.factory.layers import additive_mask, attention, dense, layer_norm
+from litelens.factory.layers import activation, additive_mask, attention, dense, head, layer_norm
 
 
 def embeddings(p, c: ModelConfig, input_ids, segment_ids):
@@ -24,7 +25,7 @@ def embeddings(p, c: ModelConfig, input_ids, segment_ids):
 
 
 def layer(p, c: ModelConfig, n: int, hidden, mask):
-    """``BertLayer``: attention, add & norm, GELU FFN, add & norm.  # [b, s, h] -> [b, s, h]"""
+    """``BertLayer``: attention, add & norm, FFN (hidden_act), add & norm.  # [b, s, h] -> [b, s, h]"""
     pre = f"encoder.layer.{n}"
     q, k, v = (dense(p, f"{pre}.attention.self.{proj}", hidden) for proj in ("query", "key", "value"))
     context = attention(f"{pre}.attention.self", q, k, v, mask, c.num_attention_heads)
@@ -32,25 +33,14 @@ def layer(p, c: ModelConfig, n: int, hidden, mask):
                    dense(p, f"{pre}.attention.output.dense", context) + hidden, c.layer_norm_eps)
     inner = dense(p, f"{pre}.intermediate.dense", x)  # [b, s, h] -> [b, s, inner]
     with tf.name_scope(f"{pre}.intermediate.intermediate_act_fn"):
-        inner = tf.nn.gelu(inner, approximate=False)
+        inner = activation(c.hidden_act, inner)
     return layer_norm(p, f"{pre}.output.LayerNorm", dense(p, f"{pre}.output.dense", inner) + x, c.layer_norm_eps)
 
 
-def mean_pool_l2(hidden, input_mask):
-    """Mean over unmasked tokens, then x / ||x||.  # [b, s, h], [b, s] -> [b, h]"""
-    with tf.name_scope("pooling"):
-        mask = tf.cast(input_mask, tf.float32)[:, :, tf.newaxis]  # [b, s, 1]
-        summed = tf.reduce_sum(hidden * mask, axis=1)  # [b, s, h] -> [b, h]
-        count = tf.maximum(tf.reduce_sum(mask, axis=1), 1e-9)  # [b, 1]
-        mean = summed / count
-    with tf.name_scope("normalize"):
-        return tf.math.l2_normalize(mean, axis=-1, epsilon=1e-12)
-
-
 def forward(p, c: ModelConfig, input_ids, input_mask, segment_ids) -> dict:
-    """ids/mask/segments int32 [b, s] -> {"embedding": float32 [b, hidden]}"""
+    """ids/mask/segments int32 [b, s] -> {"embedding": float32 [b, hidden]} (or the ``c.head`` output)"""
     mask = additive_mask(input_mask)
     hidden = embeddings(p, c, input_ids, segment_ids)
     for n in range(c.num_hidden_layers):
         hidden = layer(p, c, n, hidden, mask)
-    return {"embedding": mean_pool_l2(hidden, input_mask)}
+    return head(p, c, hidden, input_mask)

@@ -33,6 +33,19 @@ def layer_norm(p, name: str, x, eps: float):
         return (x - mean) * tf.math.rsqrt(var + eps) * p[f"{name}.weight"] + p[f"{name}.bias"]
 
 
+def activation(name: str, x):
+    """HF ``ACT2FN[hidden_act]`` (names in :data:`litelens.factory.config.ACTIVATIONS`)."""
+    if name == "relu":
+        return tf.nn.relu(x)
+    if name == "gelu":  # exact: 0.5 x (1 + erf(x / sqrt 2))
+        return tf.nn.gelu(x, approximate=False)
+    if name in ("gelu_new", "gelu_pytorch_tanh", "gelu_fast"):  # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        return tf.nn.gelu(x, approximate=True)
+    if name in ("silu", "swish"):
+        return tf.nn.silu(x)
+    raise ValueError(f"hidden_act {name!r} is not supported")
+
+
 def additive_mask(input_mask):
     """``(1 - mask) * -10000`` broadcast over heads and queries.  # [b, s] -> [b, 1, 1, s]"""
     with tf.name_scope("extended_attention_mask"):
@@ -62,3 +75,33 @@ def attention(name: str, q, k, v, mask, heads: int):
         scores = scores / math.sqrt(q.shape[-1]) + mask
         probs = tf.nn.softmax(scores, axis=-1)
         return merge_heads(tf.matmul(probs, v))  # [b, heads, s, dv] -> [b, s, heads*dv]
+
+
+def mean_pool_l2(hidden, input_mask):
+    """Mean over unmasked tokens, then x / ||x||.  # [b, s, h], [b, s] -> [b, h]"""
+    with tf.name_scope("pooling"):
+        mask = tf.cast(input_mask, tf.float32)[:, :, tf.newaxis]  # [b, s, 1]
+        summed = tf.reduce_sum(hidden * mask, axis=1)  # [b, s, h] -> [b, h]
+        count = tf.maximum(tf.reduce_sum(mask, axis=1), 1e-9)  # [b, 1]
+        mean = summed / count
+    with tf.name_scope("normalize"):
+        return tf.math.l2_normalize(mean, axis=-1, epsilon=1e-12)
+
+
+def head(p, c, hidden, input_mask) -> dict:
+    """The graph's output for ``c.head`` (see :data:`litelens.factory.config.HEADS`).
+
+    logits: HF ``*ForSequenceClassification``: the pooler on [CLS] (dense + tanh; MobileBERT without
+    classifier_activation passes [CLS] through), then ``classifier``.  # [b, s, h] -> [b, num_labels]
+    embedding: :func:`mean_pool_l2`.  # [b, s, h] -> [b, h]
+    hidden: ``last_hidden_state`` itself.  # [b, s, h]"""
+    if c.head == "hidden":
+        return {"last_hidden_state": hidden}
+    if c.head == "embedding":
+        return {"embedding": mean_pool_l2(hidden, input_mask)}
+    pooled = hidden[:, 0]  # the [CLS] token  # [b, s, h] -> [b, h]
+    if c.arch == "bert" or c.classifier_activation:
+        pooled = dense(p, "pooler.dense", pooled)
+        with tf.name_scope("pooler.activation"):
+            pooled = tf.tanh(pooled)
+    return {"logits": dense(p, "classifier", pooled)}  # [b, h] -> [b, num_labels]

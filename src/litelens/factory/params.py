@@ -47,33 +47,37 @@ def _embeddings(c: ModelConfig, word_width: int) -> list[ParamSpec]:
 
 
 def mobilebert_specs(c: ModelConfig) -> list[ParamSpec]:
-    """``MobileBertModel`` (use_bottleneck, key_query_shared_bottleneck, NoNorm) + pooler + classifier."""
+    """``MobileBertModel`` (google/mobilebert-uncased: use_bottleneck, key_query_shared_bottleneck, NoNorm,
+    trigram input; the other MobileBertConfig switches as HF builds them) + the head's parameters."""
     h, t, b, i = c.hidden_size, c.true_hidden_size, c.intra_bottleneck_size, c.intermediate_size
     specs = _embeddings(c, c.embedding_size)
-    specs += _dense("embeddings.embedding_transformation", h, 3 * c.embedding_size)  # trigram input
+    # HF always creates embedding_transformation, even when it is not applied (no trigram, e == h).
+    specs += _dense("embeddings.embedding_transformation", h, (3 if c.trigram_input else 1) * c.embedding_size)
     specs += _norm("embeddings.LayerNorm", h)
+    value_width = t if c.use_bottleneck_attention else h
     for n in range(c.num_hidden_layers):
         p = f"encoder.layer.{n}"
         specs += _dense(f"{p}.attention.self.query", t, t)
         specs += _dense(f"{p}.attention.self.key", t, t)
-        specs += _dense(f"{p}.attention.self.value", t, h)  # value reads the full-width hidden state
+        specs += _dense(f"{p}.attention.self.value", t, value_width)  # default: the full-width hidden state
         specs += _dense(f"{p}.attention.output.dense", t, t) + _norm(f"{p}.attention.output.LayerNorm", t)
         specs += _dense(f"{p}.intermediate.dense", i, t)
         specs += _dense(f"{p}.output.dense", t, i) + _norm(f"{p}.output.LayerNorm", t)
-        specs += _dense(f"{p}.output.bottleneck.dense", h, t) + _norm(f"{p}.output.bottleneck.LayerNorm", h)
-        specs += _dense(f"{p}.bottleneck.input.dense", b, h) + _norm(f"{p}.bottleneck.input.LayerNorm", b)
-        specs += _dense(f"{p}.bottleneck.attention.dense", b, h) + _norm(f"{p}.bottleneck.attention.LayerNorm", b)
+        if c.use_bottleneck:
+            specs += _dense(f"{p}.output.bottleneck.dense", h, t) + _norm(f"{p}.output.bottleneck.LayerNorm", h)
+            specs += _dense(f"{p}.bottleneck.input.dense", b, h) + _norm(f"{p}.bottleneck.input.LayerNorm", b)
+            if c.key_query_shared_bottleneck:
+                specs += (_dense(f"{p}.bottleneck.attention.dense", b, h)
+                          + _norm(f"{p}.bottleneck.attention.LayerNorm", b))
         for f in range(c.num_feedforward_networks - 1):
             specs += _dense(f"{p}.ffn.{f}.intermediate.dense", i, t)
             specs += _dense(f"{p}.ffn.{f}.output.dense", t, i) + _norm(f"{p}.ffn.{f}.output.LayerNorm", t)
-    if c.classifier_activation:
-        specs += _dense("pooler.dense", h, h)
-    specs += _dense("classifier", c.num_labels, h)
-    return specs
+    return specs + head_specs(c)
 
 
 def bert_specs(c: ModelConfig) -> list[ParamSpec]:
-    """``BertModel`` embeddings and encoder (post-LayerNorm); the mean-pooling head has no parameters."""
+    """``BertModel`` embeddings and encoder (post-LayerNorm) + the head's parameters (mean pooling and
+    last_hidden_state have none)."""
     h, i = c.hidden_size, c.intermediate_size
     specs = _embeddings(c, h) + _norm("embeddings.LayerNorm", h)
     for n in range(c.num_hidden_layers):
@@ -83,7 +87,22 @@ def bert_specs(c: ModelConfig) -> list[ParamSpec]:
         specs += _dense(f"{p}.attention.output.dense", h, h) + _norm(f"{p}.attention.output.LayerNorm", h)
         specs += _dense(f"{p}.intermediate.dense", i, h)
         specs += _dense(f"{p}.output.dense", h, i) + _norm(f"{p}.output.LayerNorm", h)
-    return specs
+    return specs + head_specs(c)
+
+
+def pooler_specs(c: ModelConfig) -> list[ParamSpec]:
+    """HF's pooler: dense + tanh on [CLS]; MobileBERT has it only with classifier_activation."""
+    if c.arch == "mobilebert" and not c.classifier_activation:
+        return []
+    return _dense("pooler.dense", c.hidden_size, c.hidden_size)
+
+
+def head_specs(c: ModelConfig) -> list[ParamSpec]:
+    """Parameters of the graph's head: pooler + ``classifier`` (HF ``*ForSequenceClassification``) for
+    the logits head, none for the embedding (mean pooling) and hidden (last_hidden_state) heads."""
+    if c.head != "logits":
+        return []
+    return pooler_specs(c) + _dense("classifier", c.num_labels, c.hidden_size)
 
 
 def param_specs(c: ModelConfig) -> list[ParamSpec]:
@@ -92,6 +111,19 @@ def param_specs(c: ModelConfig) -> list[ParamSpec]:
 
 def count_params(c: ModelConfig) -> int:
     return sum(int(np.prod(spec.shape)) for spec in param_specs(c))
+
+
+def check_params(c: ModelConfig, params: dict[str, np.ndarray]) -> None:
+    """Raise ValueError unless ``params`` holds exactly the names and shapes of ``param_specs(c)``."""
+    specs = {spec.name: spec.shape for spec in param_specs(c)}
+    missing = [name for name in specs if name not in params]
+    unknown = sorted(name for name in params if name not in specs)
+    wrong = [f"{name}: {tuple(np.shape(params[name]))}, expected {shape}"
+             for name, shape in specs.items() if name in params and tuple(np.shape(params[name])) != shape]
+    problems = ([f"missing: {', '.join(missing)}"] if missing else []) + \
+        ([f"unknown: {', '.join(unknown)}"] if unknown else []) + [f"shape of {w}" for w in wrong]
+    if problems:
+        raise ValueError(f"parameters do not fit the {c.arch} config: " + "; ".join(problems))
 
 
 def hf_key(name: str, arch: str) -> str:
