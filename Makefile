@@ -22,13 +22,14 @@ $(VENV)/.installed-core: pyproject.toml | $(BIN)/python
 	$(PIP) -e ".[cli]"
 	@touch $@
 
-# Everything tests need: the official converter (tensorflow-cpu) and interpreter (ai-edge-litert).
+# Everything tests need: the official converter (tensorflow-cpu) and interpreter (ai-edge-litert),
+# and transformers + the local CPU torch 2.13.0 wheel for the faithfulness test.
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(PIP) -e ".[cli,test,golden]"
+	$(PIP) -e ".[cli,test,golden,hf]"
 	@touch $@ $(VENV)/.installed-core
 
 $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
-	$(PIP) -e ".[cli,test,golden,bench]"
+	$(PIP) -e ".[cli,test,golden,hf,bench]"
 	@touch $@
 
 demo: $(VENV)/.installed-core
