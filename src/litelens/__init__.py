@@ -6,6 +6,7 @@ interpreter's, so every intermediate tensor and requantization step can be inspe
 from litelens.errors import InputError, ModelError
 from litelens.interpreter import Interpreter
 from litelens.ops import supported_ops
+from litelens import inspect  # callable: litelens.inspect(model, ...) (see litelens/inspect/)
 
 __version__ = "0.1.0"
 __all__ = ["Interpreter", "ModelError", "InputError", "supported_ops", "__version__"]

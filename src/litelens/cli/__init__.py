@@ -11,6 +11,7 @@ import sys
 SUBCOMMANDS = {
     "convert": "litelens.cli.convert_cmd",
     "run": "litelens.cli.run_cmd",
+    "inspect": "litelens.cli.inspect_cmd",
 }
 
 

@@ -20,6 +20,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--labels", help="comma-separated class names for a classifier output, e.g. "
                    "negative,neutral,positive")
     p.add_argument("--flavor", default="reference", help="whose kernels to reproduce (default: reference)")
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="trace every op as it runs: -v one line per op, -vv also the dtype, shape and range of "
+                   "each output, -vvv also its first values")
     p.set_defaults(func=main)
 
 
@@ -38,11 +41,17 @@ def main(args: argparse.Namespace) -> int:
     else:
         raise litelens.InputError("give --text or --input")
     fill_inputs(interp, inputs)
+    observer = None
+    if args.verbose:
+        from litelens.inspect.trace import Tracer
+
+        observer = Tracer(args.verbose)
     start = time.perf_counter()
-    interp.invoke()
+    interp.invoke(observer=observer)
     elapsed = time.perf_counter() - start
     labels = args.labels.split(",") if args.labels else None
-    print(f"{args.model}: {len(interp.graph.operators)} ops, invoke {elapsed * 1e3:.1f} ms")
+    traced = " (with tracing)" if args.verbose else ""
+    print(f"{args.model}: {len(interp.graph.operators)} ops, invoke {elapsed * 1e3:.1f} ms{traced}")
     for d in interp.get_output_details():
         value = interp.get_tensor(d["index"])
         scale, zero_point = d["quantization"]
