@@ -12,6 +12,8 @@ SUBCOMMANDS = {
     "convert": "litelens.cli.convert_cmd",
     "run": "litelens.cli.run_cmd",
     "inspect": "litelens.cli.inspect_cmd",
+    "diff": "litelens.cli.diff_cmd",
+    "fuzz": "litelens.cli.fuzz_cmd",
 }
 
 
