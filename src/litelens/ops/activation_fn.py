@@ -40,7 +40,12 @@ def quantized_activation_range(node: Node, activation: int, out: TensorArg) -> t
     scale, zp = np.float32(q.single_scale), q.single_zero_point
 
     def quantize(f: float) -> int:
-        return zp + _round_half_away(np.float32(np.float32(f) / scale))
+        with np.errstate(over="ignore"):
+            q = np.float32(np.float32(f) / scale)
+        if not np.isfinite(q):
+            raise node.error(f"fused activation {ACTIVATION_NAMES[activation]}: bound {f} / output scale {scale} "
+                             "overflows float32")
+        return zp + _round_half_away(q)
 
     if lo != -np.inf:
         qmin = max(qmin, quantize(lo))

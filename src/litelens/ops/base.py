@@ -110,6 +110,8 @@ class Node:
             raise self.error(f"{tensor.describe()} must be quantized but has no scale")
         if per_tensor and q.per_channel:
             raise self.error(f"{tensor.describe()} must be quantized per tensor, has {q.scale.size} scales")
+        if per_tensor and not q.single_scale > 0:  # kernels divide by it
+            raise self.error(f"{tensor.describe()} has quantization scale {q.single_scale}; it must be positive")
         return q
 
 

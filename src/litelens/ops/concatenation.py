@@ -42,7 +42,9 @@ class Concatenation(Op):
         out = node.outputs[0]
         expect_same_dtype(node, out, *ins)
         rank = len(ins[0].shape)
-        axis = normalize_axis(node, node.options.axis, max(rank, 1))
+        if rank == 0:
+            raise node.error(f"{ins[0].describe()} is a scalar; concatenation needs inputs of rank >= 1")
+        axis = normalize_axis(node, node.options.axis, rank)
         for t in ins[1:]:
             if len(t.shape) != rank or any(a != b for i, (a, b) in enumerate(zip(t.shape, ins[0].shape)) if i != axis):
                 raise node.error(f"{t.describe()} does not match {ins[0].describe()} outside axis {axis}")

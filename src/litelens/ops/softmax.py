@@ -83,6 +83,8 @@ class Softmax(Op):
         if x.dtype == np.float32:
             node.expect_dtype(out, np.float32)
             return Prepared(FloatSoftmaxParams(beta), [x.shape])
+        if not math.isfinite(beta):  # the quantized kernels turn beta into an integer multiplier
+            raise node.error(f"beta {beta!r} is not a finite number")
         if x.dtype == np.int16:
             return Prepared(self._prepare_int16(node, beta), [x.shape])
         return Prepared(self._prepare_quantized(node, beta), [x.shape])
