@@ -10,6 +10,8 @@ Life cycle: load (parse + validate the FlatBuffer, resolve every op, parse optio
 """
 from __future__ import annotations
 
+import dataclasses
+import operator
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +36,46 @@ class _Step:
     params: Any
     inputs: list[np.ndarray | None]
     outputs: list[np.ndarray]
+
+
+def _array_bytes(value, depth: int = 0, seen: set | None = None) -> int:
+    """Bytes of the NumPy arrays inside Prepare's params (dataclasses, tuples, lists, dicts), each once."""
+    seen = set() if seen is None else seen
+    if isinstance(value, np.ndarray):
+        base = value if value.base is None else value.base
+        if id(base) in seen or not value.flags.owndata:
+            return 0  # a view (of a constant, or of an array counted already)
+        seen.add(id(base))
+        return value.nbytes
+    if depth > 4:
+        return 0
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        items = [getattr(value, f.name) for f in dataclasses.fields(value)]
+    elif isinstance(value, (tuple, list)):
+        items = value
+    elif isinstance(value, dict):
+        items = list(value.values())
+    else:
+        return 0
+    return sum(_array_bytes(item, depth + 1, seen) for item in items)
+
+
+def _eval(step: _Step) -> None:
+    try:
+        step.op.eval(step.params, step.inputs, step.outputs)
+    except ModelError:
+        raise
+    except MemoryError as err:
+        raise ModelError(f"op {step.node.index} {step.node.opcode}: out of memory at invoke ({err})") from None
+    except Exception as err:  # a kernel bug must still name the op (the cause is kept for debugging)
+        raise ModelError(f"op {step.node.index} {step.node.opcode}: eval failed: {type(err).__name__}: {err}") from err
+
+
+def _as_index(value) -> int:
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise InputError(f"a tensor index must be an integer, got {value!r}") from None
 
 
 def _resolve_flavor(flavor) -> dict[str, str]:
@@ -96,9 +138,14 @@ class Interpreter:
         return TensorArg(index, t.name, t.dtype, self._shapes[index], t.quantization, t.data)
 
     def _check_graph(self) -> None:
-        """Every op input exists before the op runs; no tensor is written twice or written if constant."""
+        """Every op input exists before the op runs; no tensor is written twice or written if constant;
+        every tensor an op touches has a type litelens computes with."""
         tensors = self.graph.tensors
-        available = {t.index for t in tensors if t.data is not None} | set(self.graph.inputs)
+        graph_inputs = set(self.graph.inputs)
+        for t in self.graph.inputs:
+            if tensors[t].dtype is None:
+                raise ModelError(f"model input tensor {t} '{tensors[t].name}' has unsupported type {tensors[t].type_name}")
+        available = {t.index for t in tensors if t.data is not None} | graph_inputs
         produced_by: dict[int, int] = {}
         for info in self.graph.operators:
             for t in info.inputs:
@@ -117,80 +164,129 @@ class Interpreter:
                         f"op {info.index} {info.opcode}: output tensor {t} '{tensors[t].name}' is already "
                         f"the output of op {produced_by[t]}"
                     )
-                if tensors[t].data is not None or t in self.graph.inputs:
+                if tensors[t].data is not None or t in graph_inputs:
                     raise ModelError(
                         f"op {info.index} {info.opcode}: output tensor {t} '{tensors[t].name}' is a constant "
                         "or a model input"
                     )
                 produced_by[t] = info.index
                 available.add(t)
+            for kind, indices in (("input", info.inputs), ("output", info.outputs)):
+                for t in indices:
+                    if t != -1 and tensors[t].dtype is None:
+                        raise ModelError(f"op {info.index} {info.opcode}: {kind} tensor {t} '{tensors[t].name}' "
+                                         f"has type {tensors[t].type_name}, which litelens does not support")
         for t in self.graph.outputs:
             if t not in available:
                 raise ModelError(f"model output tensor {t} '{tensors[t].name}' is never computed")
-        for t in self.graph.inputs:
-            if tensors[t].dtype is None:
-                raise ModelError(f"model input tensor {t} '{tensors[t].name}' has unsupported type {tensors[t].type_name}")
+
+    def _check_extent(self, index: int, shape: tuple[int, ...]) -> int:
+        """The tensor's size in bytes, refused over ``max_tensor_bytes``.
+
+        A zero dimension does not make a shape harmless: kernels still loop over the other
+        dimensions, so they are measured with every 0 counted as 1 (``[0, 2**31 - 1, 2**31 - 1]`` is
+        refused, not accepted as empty).
+        """
+        t = self.graph.tensors[index]
+        count, extent = 1, 1
+        for d in shape:
+            if d < 0:
+                raise ModelError(f"tensor {index} '{t.name}' has a negative dimension: {list(shape)}")
+            count *= int(d)
+            extent *= max(int(d), 1)
+        if extent * t.dtype.itemsize > self.max_tensor_bytes:
+            raise ModelError(
+                f"tensor {index} '{t.name}' of shape {list(shape)} ({t.dtype.name}) would need "
+                f"{extent * t.dtype.itemsize} bytes, over the cap of {self.max_tensor_bytes} (max_tensor_bytes)"
+            )
+        return count * t.dtype.itemsize
 
     def _new_array(self, index: int, shape: tuple[int, ...], budget: list[int]) -> np.ndarray:
         t = self.graph.tensors[index]
         if t.dtype is None:
             raise ModelError(f"tensor {index} '{t.name}' has type {t.type_name}, which litelens does not support")
-        count = 1
-        for d in shape:
-            if d < 0:
-                raise ModelError(f"tensor {index} '{t.name}' has a negative dimension: {list(shape)}")
-            count *= int(d)
-        nbytes = count * t.dtype.itemsize
+        nbytes = self._check_extent(index, shape)
         budget[0] += nbytes
-        if nbytes > self.max_tensor_bytes or budget[0] > self.max_tensor_bytes:
+        if budget[0] > self.max_tensor_bytes:
             raise ModelError(
                 f"tensor {index} '{t.name}' of shape {list(shape)} would bring the model's tensors to "
                 f"{budget[0]} bytes, over the cap of {self.max_tensor_bytes} (max_tensor_bytes)"
             )
-        return np.zeros(shape, dtype=t.dtype)
+        try:
+            return np.zeros(shape, dtype=t.dtype)
+        except MemoryError:
+            raise ModelError(f"tensor {index} '{t.name}' of shape {list(shape)}: out of memory allocating "
+                             f"{nbytes} bytes") from None
 
     def allocate_tensors(self) -> None:
-        """Check the graph, run every op's Prepare in order and allocate every tensor."""
+        """Check the graph, run every op's Prepare in order and allocate every tensor.
+
+        On an error nothing changes: the interpreter keeps its previous allocation (if any).
+        """
         self._check_graph()
+        graph_shapes = self._shapes
+        shapes = dict(graph_shapes)  # op outputs get Prepare's shapes; committed only on success
+        for info in self.graph.operators:
+            for t in info.inputs:
+                if t != -1 and self.graph.tensors[t].data is not None:
+                    self._check_extent(t, shapes[t])
         budget = [0]
         arrays: dict[int, np.ndarray] = {}
         for index in self.graph.inputs:
-            arrays[index] = self._new_array(index, self._shapes[index], budget)
+            if index not in arrays:
+                arrays[index] = self._new_array(index, shapes[index], budget)
         steps = []
-        for info, (op, options) in zip(self.graph.operators, self._ops):
-            node = Node(
-                index=info.index,
-                opcode=info.opcode,
-                options=options,
-                inputs=[None if t == -1 else self._tensor_arg(t) for t in info.inputs],
-                outputs=[self._tensor_arg(t) for t in info.outputs],
-                flavor=self._flavor_for(info.opcode),
-                version=info.version,
-            )
-            try:
-                prepared = op.prepare(node)
-            except ModelError:
-                raise
-            except Exception as err:  # a bug or an unforeseen model: still a clear error naming the op
-                raise ModelError(f"op {info.index} {info.opcode}: prepare failed: {type(err).__name__}: {err}") from err
-            if len(prepared.output_shapes) != len(info.outputs):
-                raise ModelError(f"op {info.index} {info.opcode}: prepare gave {len(prepared.output_shapes)} "
-                                 f"output shapes for {len(info.outputs)} outputs")
-            for t, shape in zip(info.outputs, prepared.output_shapes):
-                shape = tuple(int(d) for d in shape)
-                self._shapes[t] = shape
-                arrays[t] = self._new_array(t, shape, budget)
-            node.outputs = [self._tensor_arg(t) for t in info.outputs]
-            steps.append(_Step(
-                node=node,
-                op=op,
-                params=prepared.params,
-                inputs=[None if t == -1 else self._value(t, arrays) for t in info.inputs],
-                outputs=[arrays[t] for t in info.outputs],
-            ))
+        self._shapes = shapes  # _tensor_arg reads the shapes being computed
+        try:
+            for info, (op, options) in zip(self.graph.operators, self._ops):
+                steps.append(self._prepare_step(info, op, options, arrays, budget))
+        except BaseException:
+            self._shapes = graph_shapes
+            raise
         self._arrays = arrays
         self._steps = steps
         self._allocated = True
+
+    def _prepare_step(self, info, op: Op, options, arrays, budget) -> _Step:
+        node = Node(
+            index=info.index,
+            opcode=info.opcode,
+            options=options,
+            inputs=[None if t == -1 else self._tensor_arg(t) for t in info.inputs],
+            outputs=[self._tensor_arg(t) for t in info.outputs],
+            flavor=self._flavor_for(info.opcode),
+            version=info.version,
+        )
+        try:
+            prepared = op.prepare(node)
+            output_shapes = [tuple(int(d) for d in shape) for shape in prepared.output_shapes]
+        except ModelError:
+            raise
+        except MemoryError as err:
+            raise ModelError(f"op {info.index} {info.opcode}: out of memory in Prepare ({err})") from None
+        except Exception as err:  # a bug or an unforeseen model: still a clear error naming the op
+            raise ModelError(f"op {info.index} {info.opcode}: prepare failed: {type(err).__name__}: {err}") from err
+        scratch = _array_bytes(prepared.params)
+        budget[0] += scratch
+        if budget[0] > self.max_tensor_bytes:
+            raise ModelError(
+                f"op {info.index} {info.opcode}: its work buffers and tables ({scratch} bytes) bring the model "
+                f"to {budget[0]} bytes, over the cap of {self.max_tensor_bytes} (max_tensor_bytes)"
+            )
+        if len(output_shapes) != len(info.outputs):
+            raise ModelError(f"op {info.index} {info.opcode}: prepare gave {len(output_shapes)} "
+                             f"output shapes for {len(info.outputs)} outputs")
+        for t, shape in zip(info.outputs, output_shapes):
+            self._shapes[t] = shape
+            arrays[t] = self._new_array(t, shape, budget)
+        node.outputs = [self._tensor_arg(t) for t in info.outputs]
+        return _Step(
+            node=node,
+            op=op,
+            params=prepared.params,
+            inputs=[None if t == -1 else self._value(t, arrays) for t in info.inputs],
+            outputs=[arrays[t] for t in info.outputs],
+        )
 
     def _value(self, index: int, arrays) -> np.ndarray:
         t = self.graph.tensors[index]
@@ -204,11 +300,16 @@ class Interpreter:
     def set_tensor(self, tensor_index: int, value) -> None:
         """Copy ``value`` into an input tensor; its dtype and shape must match exactly."""
         self._require_allocated()
-        index = int(tensor_index)
+        index = _as_index(tensor_index)
         if index not in self.graph.inputs:
             raise InputError(f"tensor {index} is not an input of the model; inputs are {list(self.graph.inputs)}")
         t = self.graph.tensors[index]
-        value = np.asarray(value)
+        if t.data is not None:
+            raise InputError(f"input {index} '{t.name}' is a constant of the model; it cannot be set")
+        try:
+            value = np.asarray(value)
+        except (ValueError, TypeError) as err:
+            raise InputError(f"input {index} '{t.name}': the value is not an array ({err})") from None
         if value.dtype != t.dtype:
             raise InputError(
                 f"input {index} '{t.name}' expects dtype {t.dtype.name}, got {value.dtype.name}"
@@ -221,10 +322,13 @@ class Interpreter:
 
     def resize_tensor_input(self, input_index: int, tensor_size, strict: bool = False) -> None:
         """Give an input a new shape; call ``allocate_tensors`` again before ``invoke``."""
-        index = int(input_index)
+        index = _as_index(input_index)
         if index not in self.graph.inputs:
             raise InputError(f"tensor {index} is not an input of the model")
-        shape = tuple(int(d) for d in tensor_size)
+        try:
+            shape = tuple(operator.index(d) for d in np.asarray(tensor_size).reshape(-1).tolist())
+        except (TypeError, ValueError):
+            raise InputError(f"input {index}: a shape is a list of integers, got {tensor_size!r}") from None
         if any(d < 0 for d in shape):
             raise InputError(f"input {index}: negative dimension in {list(shape)}")
         if strict:
@@ -244,10 +348,10 @@ class Interpreter:
         self._require_allocated()
         if observer is None:
             for step in self._steps:
-                step.op.eval(step.params, step.inputs, step.outputs)
+                _eval(step)
             return
         for step in self._steps:
-            step.op.eval(step.params, step.inputs, step.outputs)
+            _eval(step)
             observer(step.node, step.params, step.inputs, step.outputs)
 
     @property
@@ -264,7 +368,7 @@ class Interpreter:
     def get_tensor(self, tensor_index: int) -> np.ndarray:
         """A copy of a tensor's current value (constants included)."""
         self._require_allocated()
-        index = int(tensor_index)
+        index = _as_index(tensor_index)
         if not 0 <= index < len(self.graph.tensors):
             raise ValueError(f"tensor index {index} out of range 0..{len(self.graph.tensors) - 1}")
         t = self.graph.tensors[index]
@@ -276,7 +380,11 @@ class Interpreter:
 
     def tensor(self, tensor_index: int):
         """Like the official API: a function returning a view of the tensor's buffer."""
-        return lambda: self._arrays[int(tensor_index)]
+        self._require_allocated()
+        index = _as_index(tensor_index)
+        if index not in self._arrays:
+            raise ValueError(f"tensor {index} has no buffer of its own (a constant or an unused tensor)")
+        return lambda: self._arrays[index]
 
     # ---------------------------------------------------------------- details
     def _details(self, index: int) -> dict:

@@ -90,20 +90,62 @@ class ModelInfo:
 
 
 class _Reader:
-    """Bounds-aware access to one FlatBuffer: every vector length is checked against the file size."""
+    """Bounds-aware access to one FlatBuffer.
+
+    Every vector must lie inside the file, and the parse has a work budget: the bytes of every table
+    and vector read add up, and may not exceed twice the file size (plus 1 MiB). In a well-formed file
+    tables and vectors do not overlap, so the total stays below the file size; a crafted file that
+    points thousands of tensors at one table (to make the parse take hours) is refused instead.
+    """
 
     def __init__(self, buf: bytes):
         self.buf = buf
         self.view = memoryview(buf)
         self.size = len(buf)
+        self.budget = 2 * self.size + (1 << 20)
+
+    def charge(self, nbytes: int, what: str) -> None:
+        self.budget -= nbytes
+        if self.budget < 0:
+            raise ModelError(
+                f"malformed model: reading {what} takes the parse past twice the {self.size}-byte file; "
+                "its tables or vectors overlap (a crafted file)"
+            )
+
+    def table(self, obj, what: str):
+        """A sub-table (or None): its position must be inside the file."""
+        if obj is None:
+            return None
+        pos = obj._tab.Pos
+        if not 0 <= pos <= self.size - 4:
+            raise ModelError(f"malformed model: {what} is at byte {pos}, outside the {self.size}-byte file")
+        self.charge(8, what)
+        return obj
 
     def length(self, n: int, elem_size: int, what: str) -> int:
         if n < 0 or n * elem_size > self.size:
             raise ModelError(f"malformed model: {what} claims {n} entries, more than the file can hold")
+        self.charge(n * elem_size, what)
         return n
 
+    def numbers(self, obj, field: str, elem_size: int, what: str) -> np.ndarray:
+        """The numeric vector ``field`` of a table (e.g. ``Shape``), checked to lie inside the file."""
+        n = self.length(getattr(obj, f"{field}Length")(), elem_size, what)
+        if n == 0:
+            return np.zeros(0, np.int64)
+        try:
+            values = getattr(obj, f"{field}AsNumpy")()
+        except ValueError:
+            values = None
+        if not isinstance(values, np.ndarray) or values.size != n:
+            raise ModelError(f"malformed model: {what} ({n} entries) runs past the end of the file")
+        return values
+
     def text(self, raw: bytes | None) -> str:
-        return "" if raw is None else raw.decode("utf-8", errors="replace")
+        if raw is None:
+            return ""
+        self.charge(len(raw), "a string")
+        return raw.decode("utf-8", errors="replace")
 
 
 def load_model(content: bytes) -> ModelInfo:
@@ -121,24 +163,25 @@ def load_model(content: bytes) -> ModelInfo:
         return _parse(_Reader(content))
     except ModelError:
         raise
-    except (struct.error, IndexError, ValueError, TypeError, OverflowError, AttributeError,
+    except (struct.error, IndexError, ValueError, TypeError, OverflowError, AttributeError, KeyError,
             UnicodeDecodeError, MemoryError, RecursionError) as err:
         raise ModelError(f"malformed model: the FlatBuffer cannot be read ({type(err).__name__}: {err})") from None
 
 
 def _parse(r: _Reader) -> ModelInfo:
-    root = tflite.Model.GetRootAsModel(r.buf, 0)
+    root = r.table(tflite.Model.GetRootAsModel(r.buf, 0), "the model table")
     n_buffers = r.length(root.BuffersLength(), 4, "buffers")
-    buffers = [_buffer_bytes(r, root.Buffers(i), i) for i in range(n_buffers)]
+    buffers = [_buffer_bytes(r, r.table(root.Buffers(i), f"buffer {i}"), i) for i in range(n_buffers)]
     n_codes = r.length(root.OperatorCodesLength(), 4, "operator codes")
-    opcodes = [_opcode(r, root.OperatorCodes(i)) for i in range(n_codes)]
+    opcodes = [_opcode(r, r.table(root.OperatorCodes(i), f"operator code {i}"), i) for i in range(n_codes)]
     n_subgraphs = r.length(root.SubgraphsLength(), 4, "subgraphs")
     if n_subgraphs == 0:
         raise ModelError("malformed model: it has no subgraph")
-    subgraphs = [_subgraph(r, root.Subgraphs(i), i, buffers, opcodes) for i in range(n_subgraphs)]
+    subgraphs = [_subgraph(r, r.table(root.Subgraphs(i), f"subgraph {i}"), i, buffers, opcodes)
+                 for i in range(n_subgraphs)]
     signatures = []
     for i in range(r.length(root.SignatureDefsLength(), 4, "signature defs")):
-        signatures.append(_signature(r, root.SignatureDefs(i), subgraphs))
+        signatures.append(_signature(r, r.table(root.SignatureDefs(i), f"signature def {i}"), subgraphs))
     return ModelInfo(
         version=root.Version(),
         description=r.text(root.Description()),
@@ -159,17 +202,20 @@ def _buffer_bytes(r: _Reader, buffer, i: int) -> memoryview | None:
                 f"malformed model: buffer {i} points at bytes {offset}..{offset + size}, "
                 f"outside the {r.size}-byte file"
             )
+        r.charge(size, f"buffer {i}")
         return r.view[offset:offset + size]
     n = r.length(buffer.DataLength(), 1, f"buffer {i}")
     if n == 0:
         return None
     start = buffer._tab.Vector(buffer._tab.Offset(4))
-    if start + n > r.size:
-        raise ModelError(f"malformed model: buffer {i} ends past the end of the file")
+    if not 0 <= start <= r.size - n:
+        raise ModelError(f"malformed model: buffer {i} ({n} bytes at byte {start}) ends past the end of the file")
     return r.view[start:start + n]
 
 
-def _opcode(r: _Reader, code) -> tuple[str, int]:
+def _opcode(r: _Reader, code, i: int) -> tuple[str, int]:
+    if code is None:
+        raise ModelError(f"malformed model: operator code {i} is missing")
     builtin = max(int(code.BuiltinCode()), int(code.DeprecatedBuiltinCode()))
     if builtin == tflite.BuiltinOperator.CUSTOM:
         return f"CUSTOM:{r.text(code.CustomCode())}", code.Version()
@@ -179,37 +225,63 @@ def _opcode(r: _Reader, code) -> tuple[str, int]:
     return name, code.Version()
 
 
-def _int_vector(r: _Reader, length: int, getter, what: str) -> tuple[int, ...]:
-    return tuple(int(getter(j)) for j in range(r.length(length, 4, what)))
+def _int_vector(r: _Reader, obj, field: str, what: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in r.numbers(obj, field, 4, what).tolist())
 
 
-def _quantization(r: _Reader, q, where: str) -> Quantization | None:
+def _integer_range(dtype: np.dtype | None) -> tuple[int, int] | None:
+    if dtype is None or dtype.kind not in "iu" or dtype == np.bool_:
+        return None
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)
+
+
+def _quantization(r: _Reader, q, where: str, dtype: np.dtype | None, type_name: str) -> Quantization | None:
     if q is None:
         return None
-    n_scale = r.length(q.ScaleLength(), 4, f"{where} scales")
-    n_zp = r.length(q.ZeroPointLength(), 8, f"{where} zero points")
-    if n_scale == 0 and n_zp == 0:
+    scale = r.numbers(q, "Scale", 4, f"{where} scales").astype(np.float32)
+    zero_point = r.numbers(q, "ZeroPoint", 8, f"{where} zero points").astype(np.int64)
+    if scale.size == 0 and zero_point.size == 0:
         return None
-    if n_scale != n_zp:
-        raise ModelError(f"malformed model: {where} has {n_scale} scales but {n_zp} zero points")
-    scale = np.array([q.Scale(j) for j in range(n_scale)], dtype=np.float32)
-    zero_point = np.array([q.ZeroPoint(j) for j in range(n_zp)], dtype=np.int64)
+    if scale.size != zero_point.size:
+        raise ModelError(f"malformed model: {where} has {scale.size} scales but {zero_point.size} zero points")
+    bad = ~np.isfinite(scale) | (scale < 0)
+    if bad.any():
+        raise ModelError(f"malformed model: {where} has quantization scale {float(scale[bad][0])}; "
+                         "scales must be finite and not negative")
+    bounds = _integer_range(dtype)
+    if bounds is not None:
+        outside = (zero_point < bounds[0]) | (zero_point > bounds[1])
+        if outside.any():
+            raise ModelError(f"malformed model: {where} ({type_name}) has zero point {int(zero_point[outside][0])}, "
+                             f"outside the type's range {bounds[0]}..{bounds[1]}")
     return Quantization(scale=scale, zero_point=zero_point, axis=int(q.QuantizedDimension()))
 
 
+def _element_count(shape: tuple[int, ...]) -> int:
+    count = 1
+    for d in shape:
+        count *= d
+    return count
+
+
 def _tensor(r: _Reader, t, index: int, buffers) -> TensorInfo:
+    if t is None:
+        raise ModelError(f"malformed model: tensor {index} is missing")
     name = r.text(t.Name())
     where = f"tensor {index} '{name}'"
-    shape = _int_vector(r, t.ShapeLength(), t.Shape, f"{where} shape")
-    signature = _int_vector(r, t.ShapeSignatureLength(), t.ShapeSignature, f"{where} shape signature")
+    shape = _int_vector(r, t, "Shape", f"{where} shape")
+    signature = _int_vector(r, t, "ShapeSignature", f"{where} shape signature")
     if any(d < 0 for d in shape):
         raise ModelError(f"malformed model: {where} has a negative dimension in shape {list(shape)}")
+    if t.Sparsity() is not None:
+        raise ModelError(f"{where} is stored sparse; litelens does not support sparse tensors")
     type_code = int(t.Type())
     dtype = _DTYPES.get(type_code)
     type_name = _TYPE_NAMES.get(type_code, f"TYPE_{type_code}")
-    quant = _quantization(r, t.Quantization(), where)
+    quant = _quantization(r, r.table(t.Quantization(), f"{where} quantization"), where, dtype, type_name)
     if quant is not None and quant.per_channel:
-        if not 0 <= quant.axis < max(len(shape), 1) or (shape and shape[quant.axis] != quant.scale.size):
+        if not shape or not 0 <= quant.axis < len(shape) or shape[quant.axis] != quant.scale.size:
             raise ModelError(
                 f"malformed model: {where} has {quant.scale.size} per-channel scales on axis {quant.axis}, "
                 f"which does not fit its shape {list(shape)}"
@@ -224,50 +296,83 @@ def _tensor(r: _Reader, t, index: int, buffers) -> TensorInfo:
     if raw is not None:
         if dtype is None:
             raise ModelError(f"{where} is a constant of type {type_name}, which litelens does not support")
-        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        count = _element_count(shape)
         if count * dtype.itemsize != len(raw):
             raise ModelError(
                 f"malformed model: {where} has shape {list(shape)} ({count * dtype.itemsize} bytes of "
                 f"{dtype.name}) but its buffer {b} holds {len(raw)} bytes"
             )
         data = np.frombuffer(raw, dtype=dtype).reshape(shape)
+        if data.ctypes.data % dtype.itemsize:  # misaligned in the file: kernels get an aligned copy
+            data = data.copy()
         data.flags.writeable = False
     return TensorInfo(index, name, type_name, dtype, shape, signature, quant, data, bool(t.IsVariable()))
 
 
+def _options(r: _Reader, op, index: int, opcode: str):
+    """The op's option table as a ``tflite.*Options`` object (None when absent), checked to be readable.
+
+    The table must be the one the schema pairs with the op (an ADD with a ReshapeOptions table is a
+    broken model). Ops the schema gives no table ignore one, as the official runtime does. Every field is
+    read once here, so a vector that leaves the file is found at load, not inside an op.
+    """
+    from litelens.build.schema import options_table_for, read_options
+
+    options_type = int(op.BuiltinOptionsType())
+    options_name = _OPTION_NAMES.get(options_type, f"OPTIONS_{options_type}")
+    table = op.BuiltinOptions()
+    if table is None or options_type == 0:
+        return None, "NONE"
+    expected = options_table_for(opcode) if not opcode.startswith(("CUSTOM:", "UNKNOWN_BUILTIN_")) else None
+    if expected is None:
+        return None, options_name  # an op without options ignores a table, like the official runtime
+    if options_name != expected:
+        raise ModelError(f"malformed model: op {index} {opcode} has a {options_name} option table; "
+                         f"{opcode} takes {expected}")
+    if not 0 <= table.Pos <= r.size - 4:
+        raise ModelError(f"malformed model: op {index} {opcode}: its {options_name} table is outside the file")
+    options = getattr(tflite, options_name)()
+    options.Init(table.Bytes, table.Pos)
+    try:
+        fields = read_options(options)
+    except ModelError:
+        raise
+    except Exception as err:
+        raise ModelError(f"malformed model: op {index} {opcode}: its {options_name} table cannot be read "
+                         f"({type(err).__name__}: {err})") from None
+    r.charge(8 + sum(8 * len(v) if isinstance(v, list) else len(v) if isinstance(v, str) else 0
+                     for v in fields.values()), f"op {index} options")
+    return options, options_name
+
+
 def _operator(r: _Reader, op, index: int, opcodes, n_tensors: int) -> OperatorInfo:
+    if op is None:
+        raise ModelError(f"malformed model: op {index} is missing")
     code_index = int(op.OpcodeIndex())
     if not 0 <= code_index < len(opcodes):
         raise ModelError(f"malformed model: op {index} uses opcode {code_index}, but there are {len(opcodes)}")
     opcode, version = opcodes[code_index]
-    inputs = _int_vector(r, op.InputsLength(), op.Inputs, f"op {index} inputs")
-    outputs = _int_vector(r, op.OutputsLength(), op.Outputs, f"op {index} outputs")
+    inputs = _int_vector(r, op, "Inputs", f"op {index} inputs")
+    outputs = _int_vector(r, op, "Outputs", f"op {index} outputs")
     for kind, indices in (("input", inputs), ("output", outputs)):
         for t in indices:
             if t < -1 or t >= n_tensors or (t == -1 and kind == "output"):
                 raise ModelError(
                     f"malformed model: op {index} {opcode} has {kind} tensor {t}, outside 0..{n_tensors - 1}"
                 )
-    options_type = int(op.BuiltinOptionsType())
-    options_name = _OPTION_NAMES.get(options_type, f"OPTIONS_{options_type}")
-    options = None
-    table = op.BuiltinOptions()
-    if table is not None and options_type != 0:
-        cls = getattr(tflite, options_name, None)
-        if cls is None:
-            raise ModelError(f"malformed model: op {index} {opcode} has unknown options type {options_type}")
-        options = cls()
-        options.Init(table.Bytes, table.Pos)
+    options, options_name = _options(r, op, index, opcode)
     return OperatorInfo(index, opcode, version, inputs, outputs, options, options_name)
 
 
 def _subgraph(r: _Reader, g, gi: int, buffers, opcodes) -> SubgraphInfo:
+    if g is None:
+        raise ModelError(f"malformed model: subgraph {gi} is missing")
     n_tensors = r.length(g.TensorsLength(), 4, f"subgraph {gi} tensors")
-    tensors = [_tensor(r, g.Tensors(i), i, buffers) for i in range(n_tensors)]
+    tensors = [_tensor(r, r.table(g.Tensors(i), f"tensor {i}"), i, buffers) for i in range(n_tensors)]
     n_ops = r.length(g.OperatorsLength(), 4, f"subgraph {gi} operators")
-    operators = [_operator(r, g.Operators(i), i, opcodes, n_tensors) for i in range(n_ops)]
-    inputs = _int_vector(r, g.InputsLength(), g.Inputs, f"subgraph {gi} inputs")
-    outputs = _int_vector(r, g.OutputsLength(), g.Outputs, f"subgraph {gi} outputs")
+    operators = [_operator(r, r.table(g.Operators(i), f"op {i}"), i, opcodes, n_tensors) for i in range(n_ops)]
+    inputs = _int_vector(r, g, "Inputs", f"subgraph {gi} inputs")
+    outputs = _int_vector(r, g, "Outputs", f"subgraph {gi} outputs")
     for t in inputs + outputs:
         if not 0 <= t < n_tensors:
             raise ModelError(f"malformed model: subgraph {gi} names tensor {t} as input or output; it has {n_tensors}")
@@ -275,6 +380,8 @@ def _subgraph(r: _Reader, g, gi: int, buffers, opcodes) -> SubgraphInfo:
 
 
 def _signature(r: _Reader, s, subgraphs) -> SignatureInfo:
+    if s is None:
+        raise ModelError("malformed model: a signature def is missing")
     key = r.text(s.SignatureKey())
     gi = int(s.SubgraphIndex())
     if not 0 <= gi < len(subgraphs):
@@ -284,7 +391,9 @@ def _signature(r: _Reader, s, subgraphs) -> SignatureInfo:
     def tensor_map(length, getter):
         out = {}
         for j in range(r.length(length, 4, f"signature '{key}'")):
-            m = getter(j)
+            m = r.table(getter(j), f"signature '{key}' entry {j}")
+            if m is None:
+                raise ModelError(f"malformed model: signature '{key}' entry {j} is missing")
             t = int(m.TensorIndex())
             if not 0 <= t < n_tensors:
                 raise ModelError(f"malformed model: signature '{key}' maps to tensor {t}; there are {n_tensors}")
