@@ -21,7 +21,7 @@ def wide_terminal(monkeypatch):
 
 
 def test_inspect_prints_the_tables_and_writes_every_file(tmp_path, capsys):
-    out = {name: tmp_path / name for name in ("r.html", "r.json", "r.csv", "me.json")}
+    out = {name: tmp_path / "out" / name for name in ("r.html", "r.json", "r.csv", "me.json")}  # dir made
     code = main(["inspect", MODEL, "--float", FLOAT, "--text", "The battery died after a day.",
                  "--report", str(out["r.html"]), "--json", str(out["r.json"]), "--csv", str(out["r.csv"]),
                  "--model-explorer", str(out["me.json"]), "--explain", "29", "--explain", "6:0,3,5"])

@@ -115,10 +115,10 @@ def _fully_connected(ctx: Context, steps: list[Step]):
     steps.append(Step("accumulator", acc,
                       f"sum over K = {geo.k} of (w + {plan.weights_offset}) * (x + {plan.input_offset})"))
     total = acc + bias
-    if plan.wrap32:
+    wrap32 = getattr(plan, "wrap32", ctx.node.inputs[0].dtype == np.int8)  # int8: always an int32 accumulator
+    if wrap32:
         total = _i(wrap_int32(total))
-    steps.append(Step("accumulator + bias", total,
-                      f"bias[{n}] = {bias}; {'int32 (wraps)' if plan.wrap32 else 'int64'}"))
+    steps.append(Step("accumulator + bias", total, f"bias[{n}] = {bias}; {'int32 (wraps)' if wrap32 else 'int64'}"))
     scale = float(plan.scale[n])
     m, s = quantize_multiplier(scale)
     steps.append(Step("effective scale", scale,

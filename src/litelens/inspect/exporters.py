@@ -11,6 +11,7 @@ import csv
 import json
 import math
 import os
+from pathlib import Path
 
 from litelens.inspect.result import InspectionResult
 
@@ -36,12 +37,18 @@ def _finite_or_none(value):
     return value
 
 
+def open_for_writing(path: str | os.PathLike, newline: str | None = None):
+    """Open ``path`` for writing text, creating its directory if needed."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return open(path, "w", encoding="utf-8", newline=newline)
+
+
 def json_records(result: InspectionResult) -> list[dict]:
     return _finite_or_none(result.records())
 
 
 def write_json(result: InspectionResult, path: str | os.PathLike) -> None:
-    with open(path, "w", encoding="utf-8") as f:
+    with open_for_writing(path) as f:
         json.dump(json_records(result), f, indent=1, allow_nan=False)
         f.write("\n")
 
@@ -75,7 +82,7 @@ def _cell(value):
 
 
 def write_csv(result: InspectionResult, path: str | os.PathLike) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with open_for_writing(path, newline="") as f:
         writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for row in csv_rows(result):
@@ -106,6 +113,6 @@ def model_explorer_data(result: InspectionResult, metric: str = "local_sqnr_db")
 
 
 def write_model_explorer(result: InspectionResult, path: str | os.PathLike, metric: str = "local_sqnr_db") -> None:
-    with open(path, "w", encoding="utf-8") as f:
+    with open_for_writing(path) as f:
         json.dump(model_explorer_data(result, metric), f, indent=1, allow_nan=False)
         f.write("\n")

@@ -27,6 +27,11 @@ import numpy as np
 from litelens.inspect.values import code_levels, code_range
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Σ a·b. einsum's own loop, not BLAS: a threaded BLAS dot stalls when the cores are busy."""
+    return float(np.einsum("i,i->", np.ravel(a), np.ravel(b)))
+
+
 @dataclass
 class ErrorStats:
     """Running sums for the error of one tensor against one reference."""
@@ -66,17 +71,17 @@ class ErrorStats:
         err = test - ref
         abs_err = np.abs(err)
         self.count += int(err.size)
-        self.sum_ref2 += float(np.dot(ref.ravel(), ref.ravel()))
-        self.sum_test2 += float(np.dot(test.ravel(), test.ravel()))
-        self.sum_dot += float(np.dot(test.ravel(), ref.ravel()))
-        self.sum_err2 += float(np.dot(err.ravel(), err.ravel()))
+        self.sum_ref2 += _dot(ref, ref)
+        self.sum_test2 += _dot(test, test)
+        self.sum_dot += _dot(test, ref)
+        self.sum_err2 += _dot(err, err)
         self.sum_abs += float(abs_err.sum())
         if abs_err.size:
             self.max_abs = max(self.max_abs, float(abs_err.max()))
         if lsb is not None:
             self.has_lsb = True
             err_lsb = np.ravel(err / lsb)
-            self.sum_err2_lsb += float(np.dot(err_lsb, err_lsb))
+            self.sum_err2_lsb += _dot(err_lsb, err_lsb)
             self.sum_abs_lsb += float(np.abs(err_lsb).sum())
             if err_lsb.size:
                 self.max_abs_lsb = max(self.max_abs_lsb, float(np.abs(err_lsb).max()))

@@ -114,5 +114,7 @@ def render_report(result: InspectionResult, explanations=()) -> str:
 
 
 def write_report(result: InspectionResult, path: str | os.PathLike, explanations=()) -> None:
-    with open(path, "w", encoding="utf-8") as f:
+    from litelens.inspect.exporters import open_for_writing
+
+    with open_for_writing(path) as f:
         f.write(render_report(result, explanations))
