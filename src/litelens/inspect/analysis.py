@@ -28,6 +28,7 @@ from litelens.inspect.twin import match_tensors, twin_inputs
 from litelens.inspect.values import (
     code_levels, dequantized_values, is_quantized, real_values, scale_array, zero_point_array,
 )
+from litelens.threads import blas_threads
 
 DEFAULT_TEXT = "Loving the new battery life on my Acme phone, best upgrade this year!"
 SAMPLE_POINTS = 4096  # values of each tensor kept (first input only) for the report's histograms
@@ -287,10 +288,11 @@ def inspect(model, float_model=None, *, text=None, inputs=None, flavor="referenc
     samples, note = input_samples(interp, text, inputs, seed)
     analysis = _Analysis(interp, twin)
     failures = []
-    for k, sample in enumerate(samples):
-        failure = analysis.run(sample, first=k == 0)
-        if failure is not None:
-            failures.append((k, *failure))
+    with blas_threads(interp.num_threads):  # the shadow's float64 products too (see litelens.threads)
+        for k, sample in enumerate(samples):
+            failure = analysis.run(sample, first=k == 0)
+            if failure is not None:
+                failures.append((k, *failure))
     return InspectionResult(
         model=label, float_model=twin_label, inputs_note=note, samples=len(samples), ops=analysis.reports,
         failures=failures,
