@@ -57,34 +57,10 @@ def _strided_shrink_with_mask(case: Case) -> bool:
 
 KNOWN_ISSUES: tuple[KnownIssue, ...] = (
     KnownIssue(
-        "cast-float-to-int64-overflow", "CAST", ("mismatch",),
-        lambda c: _float_to_int(c) and c.params["dst"] == "int64" and _beyond_int64(c),
-        "CAST float -> int64 of +inf or a value >= 2**63: litelens clips to float(INT64_MAX) = 2**63, whose "
-        "conversion wraps to INT64_MIN; the official result is INT64_MAX",
-    ),
-    KnownIssue(
-        "cast-float-nan-to-int", "CAST", ("mismatch",),
-        lambda c: _float_to_int(c) and _has_nan(c),
-        "CAST float -> integer of NaN: the official kernel gives the type's maximum (uint8 255, int32 "
-        "2147483647); litelens gives 0",
-    ),
-    KnownIssue(
-        "strided-slice-shrink-and-mask", "STRIDED_SLICE", ("mismatch",), _strided_shrink_with_mask,
-        "STRIDED_SLICE with shrink_axis_mask and begin_mask (or end_mask) on the same axis: the official "
-        "reference kernel lets begin_mask win (start = 0 or size-1) and shrinks there; litelens ignores the "
-        "mask and takes begin",
-    ),
-    KnownIssue(
         "gelu-float-exact-ulp", "GELU", ("mismatch",),
         lambda c: c.params["dtype"] == "float32" and not c.params.get("approximate", False),
         "float32 GELU (exact, erf form): a rare 1-ULP difference, e.g. x = -6.8547597 gives litelens "
         "-2.44826780e-11, official -2.44826798e-11, and x near -0.06 gives -0.028986195 vs -0.028986193",
-    ),
-    KnownIssue(
-        "concatenation-float-activation", "CONCATENATION", ("official-only-error",),
-        lambda c: c.params["dtype"] == "float32" and _options(c).get("fused_activation_function", 0) != 0,
-        "CONCATENATION with a fused activation other than NONE: the official kernel refuses the model "
-        "(concatenation.cc:143 'params->activation != kTfLiteActNone'); litelens runs it and clamps",
     ),
     KnownIssue(
         "add-int16-pot-rank-broadcast", "ADD", ("litelens-only-error",),

@@ -1,8 +1,9 @@
 """CAST (cast.cc): a plain numeric conversion between the input and output dtypes (no quantization).
 
-float -> integer truncates toward zero; values outside the target range saturate and NaN becomes 0
-(verify against the goldens before relying on the out-of-range behaviour). Integer -> integer wraps
-(C++ static_cast). Anything -> bool is ``x != 0``.
+float -> integer truncates toward zero and saturates: values beyond the target range (and +-inf) become
+its minimum or maximum, and NaN becomes the maximum — what the official kernel gives on x86-64
+(found by the fuzzer, checked by its saved cases). Integer -> integer wraps (C++ static_cast).
+Anything -> bool is ``x != 0``.
 """
 from __future__ import annotations
 
@@ -41,8 +42,15 @@ class Cast(Op):
     def eval(self, plan: CastPlan, inputs, outputs):
         x, out = inputs[0], outputs[0]
         if plan.float_to_int:
-            y = np.trunc(np.nan_to_num(x.astype(np.float64), nan=0.0))
-            np.copyto(out, np.clip(y, plan.lo, plan.hi), casting="unsafe")
+            y = np.trunc(x.astype(np.float64))
+            # Compare with the exact bounds in float64, then convert only in-range values: float(INT64_MAX)
+            # rounds up to 2**63, whose conversion would wrap.
+            too_high = np.isnan(y) | (y >= plan.hi)
+            too_low = y <= plan.lo
+            inside = np.where(too_high | too_low, 0.0, y)
+            np.copyto(out, inside, casting="unsafe")
+            out[too_high] = np.iinfo(out.dtype).max
+            out[too_low] = np.iinfo(out.dtype).min
         elif out.dtype == np.bool_:
             np.not_equal(x, 0, out=out)
         else:

@@ -2,7 +2,7 @@
 
 int8/int16 inputs must carry the output's scale and zero point (the official kernel checks this and
 copies bytes); only uint8 rescales, which litelens does not support. A fused activation other than
-NONE is applied for float32 only.
+NONE is refused, as the official kernel refuses it.
 """
 from __future__ import annotations
 
@@ -13,19 +13,13 @@ import numpy as np
 from litelens.ops.base import Node, Op, Prepared
 from litelens.ops.common import expect_same_dtype, normalize_axis, same_quantization
 from litelens.ops.registry import register
-from litelens.ops.activation_fn import ACTIVATION_NAMES, float_activation_bounds
+from litelens.ops.activation_fn import ACTIVATION_NAMES
 
 
 @dataclass(frozen=True)
 class ConcatOptions:
     axis: int = 0
     activation: int = 0
-
-
-@dataclass(frozen=True)
-class ConcatPlan:
-    axis: int
-    bounds: tuple[float, float] | None  # float clamp of the fused activation
 
 
 @register("CONCATENATION")
@@ -48,22 +42,17 @@ class Concatenation(Op):
         for t in ins[1:]:
             if len(t.shape) != rank or any(a != b for i, (a, b) in enumerate(zip(t.shape, ins[0].shape)) if i != axis):
                 raise node.error(f"{t.describe()} does not match {ins[0].describe()} outside axis {axis}")
-        bounds = None
-        if out.dtype.kind == "f":
-            bounds = float_activation_bounds(node, node.options.activation)
-        else:
-            if node.options.activation != 0:
-                raise node.error(f"fused activation {ACTIVATION_NAMES.get(node.options.activation)} is only "
-                                 "supported for float32 concatenation")
+        if node.options.activation != 0:  # concatenation.cc refuses any fused activation
+            raise node.error(f"fused activation {ACTIVATION_NAMES.get(node.options.activation)} is not supported; "
+                             "the official kernel accepts only NONE")
+        if out.dtype.kind not in "f":
             if out.dtype == np.uint8 and not all(same_quantization(t, out) for t in ins):
                 raise node.error("uint8 inputs with a scale or zero point other than the output's are not supported")
             if out.quantization is not None and not all(same_quantization(t, out) for t in ins):
                 raise node.error("every quantized input must have the output's scale and zero point")
         shape = list(ins[0].shape)
         shape[axis] = sum(t.shape[axis] for t in ins)
-        return Prepared(ConcatPlan(axis, bounds), [tuple(shape)])
+        return Prepared(axis, [tuple(shape)])
 
-    def eval(self, plan: ConcatPlan, inputs, outputs):
-        np.concatenate(inputs, axis=plan.axis, out=outputs[0])
-        if plan.bounds is not None:
-            np.clip(outputs[0], plan.bounds[0], plan.bounds[1], out=outputs[0])
+    def eval(self, axis, inputs, outputs):
+        np.concatenate(inputs, axis=axis, out=outputs[0])

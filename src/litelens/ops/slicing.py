@@ -121,6 +121,8 @@ class StridedSlice(Op):
             if s == 0:
                 raise node.error("a stride is 0")
             if shrink:
+                if b_masked:  # the official kernel lets begin_mask win over the shrink index
+                    b = 0 if s > 0 else size - 1
                 b = b + size if b < 0 else b
                 if not 0 <= b < size:
                     raise node.error(f"shrink index {entry[1]} is out of range for dim {dim} of size {size}")
