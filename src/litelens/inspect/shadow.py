@@ -14,8 +14,8 @@ An output that is an unquantized integer (an index, a mask cast to int) keeps in
 (the real result truncated toward zero, as a C cast). QUANTIZE and DEQUANTIZE are the identity on
 real values. An op without a shadow raises :class:`NoShadow` and is reported as such, never guessed.
 
-Where an op's Prepare already resolved its geometry (the window of a STRIDED_SLICE, the placement of
-a PAD), the shadow reuses it from ``params``; everything else comes from the node.
+Everything comes from the node (options, constant inputs, shapes), except the window of a
+STRIDED_SLICE, whose mask semantics the op's Prepare has already resolved into ``params``.
 """
 from __future__ import annotations
 
@@ -325,10 +325,30 @@ def _transpose(node, params, inputs):
     return [np.transpose(inputs[0], perm)]
 
 
-@shadow("SLICE", "STRIDED_SLICE")
+@shadow("SLICE")
 def _slice(node, params, inputs):
-    window = params  # the tuple of slices / indices / newaxis Prepare resolved
-    return [inputs[0][window].reshape(_out_shape(node))]
+    begin = _constant(node, 1, "begin").reshape(-1).tolist()
+    size = _constant(node, 2, "size").reshape(-1).tolist()
+    window = tuple(slice(b, None if s == -1 else b + s) for b, s in zip(begin, size))
+    return [inputs[0][window]]
+
+
+@shadow("STRIDED_SLICE")
+def _strided_slice(node, params, inputs):
+    """The masks' semantics are resolved by the op's Prepare into ``params``, a tuple of slices, indices
+    and newaxis; any other form of params is run through the op's own Eval on float64 arrays (it only
+    indexes, whatever the dtype)."""
+    if isinstance(params, tuple):
+        return [inputs[0][params].reshape(_out_shape(node))]
+    return [_own_eval(node, params, inputs)]
+
+
+def _own_eval(node, params, inputs) -> np.ndarray:
+    from litelens.ops import lookup
+
+    out = np.zeros(_out_shape(node), dtype=np.float64)
+    lookup(node.opcode)().eval(params, inputs, [out])
+    return out
 
 
 @shadow("PAD", "PADV2")
@@ -336,15 +356,18 @@ def _pad(node, params, inputs):
     fill = 0.0  # PAD fills with the zero point: real 0
     if node.opcode == "PADV2" and len(inputs) > 2 and inputs[2] is not None:
         fill = float(np.asarray(inputs[2]).reshape(-1)[0])
+    paddings = _constant(node, 1, "paddings").reshape(-1, 2)
+    window = tuple(slice(int(before), int(before) + d) for (before, _), d in zip(paddings, inputs[0].shape))
     out = np.full(_out_shape(node), fill)
-    out[params.window] = inputs[0]
+    out[window] = inputs[0]
     return [out]
 
 
 @shadow("CONCATENATION")
 def _concatenation(node, params, inputs):
-    out = np.concatenate(inputs, axis=params.axis)
-    return [apply_activation(out, activation_of(node))]
+    rank = inputs[0].ndim
+    axis = node.options.axis + rank if node.options.axis < 0 else node.options.axis
+    return [apply_activation(np.concatenate(inputs, axis=axis), activation_of(node))]
 
 
 def _prod(dims) -> int:
