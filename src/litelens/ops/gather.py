@@ -62,6 +62,8 @@ class Gather(Op):
 
     def eval(self, plan: GatherPlan, inputs, outputs):
         params, indices = inputs
+        if plan.batch == 0:  # an empty batch dimension: params, indices and output are all empty
+            return
         flat = indices.reshape(plan.batch, -1)  # [batch, n]
         if flat.size and (flat.min() < 0 or flat.max() >= plan.axis_size):
             bad = flat[(flat < 0) | (flat >= plan.axis_size)][0]
