@@ -146,6 +146,18 @@ def test_gather_index_out_of_range(index_dtype, batch_dims, bad):
     np.testing.assert_array_equal(interp.get_tensor(2), expected[2])
 
 
+def test_gather_with_an_empty_batch():
+    """Resized to batch 0 (found by the fuzzer: Eval reshaped the empty indices to [0, -1])."""
+    interp = litelens.Interpreter(model_content=_gather_model("int32", batch_dims=1))
+    interp.resize_tensor_input(0, [0, 5, 3])
+    interp.resize_tensor_input(1, [0, 4])
+    interp.allocate_tensors()
+    interp.set_tensor(0, np.zeros((0, 5, 3), np.float32))
+    interp.set_tensor(1, np.zeros((0, 4), np.int32))
+    interp.invoke()
+    assert interp.get_tensor(2).shape == (0, 4, 3)
+
+
 def test_golden_mobilebert_with_an_id_past_the_vocabulary():
     from litelens.goldens import golden_dir
 
