@@ -89,6 +89,12 @@ def _propagated_drops(result: InspectionResult) -> dict[int, float]:
     return drops
 
 
+# Short names of long op types, for narrow terminals.
+ABBREVIATIONS = {"FULLY_CONNECTED": "FC", "BATCH_MATMUL": "BATCH_MM", "SQUARED_DIFFERENCE": "SQ_DIFF",
+                 "L2_NORMALIZATION": "L2_NORM", "STRIDED_SLICE": "STR_SLICE", "CONCATENATION": "CONCAT",
+                 "DEQUANTIZE": "DEQUANT", "EXPAND_DIMS": "EXPAND"}
+
+
 def _table(title: str, columns: list[tuple[str, str]], rows: list[list[str]], width: int):
     """A rich table fitted to ``width`` columns: the tensor-name column (``kind`` "name") gets what the
     others leave (at least 12 characters) and loses its head first; the others are never cut."""
@@ -96,7 +102,7 @@ def _table(title: str, columns: list[tuple[str, str]], rows: list[list[str]], wi
     from rich.console import Console
     from rich.table import Table
 
-    def build(name_width: int):
+    def build(rows: list[list[str]], name_width: int):
         table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD,
                       pad_edge=False, collapse_padding=True)
         for header, kind in columns:
@@ -106,12 +112,19 @@ def _table(title: str, columns: list[tuple[str, str]], rows: list[list[str]], wi
                             for cell, (_, kind) in zip(row, columns)])
         return table
 
-    names = [len(short(cell, 10_000)) for row in rows for cell, (_, kind) in zip(row, columns) if kind == "name"]
-    name_width = max(names + [12])
-    needed = Console(width=10_000).measure(build(name_width)).maximum
-    if needed > width:
-        name_width = max(12, name_width - (needed - width))
-    return build(name_width)
+    def fitted(rows) -> int:
+        """The widest name column (at least 12) with which the table fits ``width``."""
+        longest = max([len(short(cell, 10_000)) for row in rows for cell, (_, kind) in zip(row, columns)
+                       if kind == "name"] + [12])
+        needed = Console(width=10_000).measure(build(rows, longest)).maximum
+        return max(12, longest - max(0, needed - width))
+
+    name_width = fitted(rows)
+    if Console(width=10_000).measure(build(rows, name_width)).maximum > width:  # narrow: short op names too
+        rows = [[ABBREVIATIONS.get(cell, cell) if header == "type" else cell for cell, (header, _) in zip(row, columns)]
+                for row in rows]
+        name_width = fitted(rows)
+    return build(rows, name_width)
 
 
 def ranked_table(result: InspectionResult, top: int, width: int = 100):
