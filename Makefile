@@ -4,12 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 DEMO_MODEL := golden/models/mobilebert-tiny-int8.tflite
+DEMO_FLOAT := golden/models/mobilebert-tiny-float32.tflite
 DEMO_TEXT  := "Loving the new battery life on my Acme phone, best upgrade this year!"
 
 .PHONY: demo test golden bench clean help
 
 help:
-	@echo "make demo    - create .venv, install litelens, run the shipped tiny MobileBERT int8 model"
+	@echo "make demo    - create .venv, install litelens, run and inspect the shipped tiny MobileBERT int8 model"
 	@echo "make test    - install what tests need (incl. the official converter/interpreter) and run them"
 	@echo "make golden  - rebuild the committed models and re-record golden tensors (official interpreter)"
 	@echo "make bench   - benchmarks: litelens vs the official interpreter, side by side"
@@ -34,6 +35,9 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
 
 demo: $(VENV)/.installed-core
 	$(BIN)/litelens run $(DEMO_MODEL) --text $(DEMO_TEXT) --labels negative,neutral,positive
+	$(BIN)/litelens inspect $(DEMO_MODEL) --float $(DEMO_FLOAT) --text $(DEMO_TEXT) \
+		--text "The battery died after a day." --report out/inspect-mobilebert-tiny-int8.html
+	@echo "Report written to out/inspect-mobilebert-tiny-int8.html (open it in a browser)"
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
