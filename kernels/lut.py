@@ -342,3 +342,98 @@ def lookup_int16(output, x, table):
     """``LookupTableInt16`` (reference/gelu.h): output[i] = lut16_value(x[i]). [n] -> [n]."""
     for i in range(x.size):
         output[i] = lut16_value(x[i], table)
+
+
+# ---------------------------------------------------------------- int16 TANH / LOGISTIC (256-entry sigmoid table)
+
+SIGMOID_TABLE_SIZE = 256
+SIGMOID_TABLE_STEP = 24  # entry i stands for sigmoid(i / 24): the 256 entries span [0, 10.67)
+
+
+def sigmoid_table_uint16() -> np.ndarray:
+    """``sigmoid_table_uint16`` (kernels/internal/common.h) shared by the int16 TANH and LOGISTIC
+    kernels: sigmoid(i / 24) in 0.16 fixed point, i = 0..255. Prepare-time, plain Python (float64).
+
+    Each entry is the sample raised by half the error linear interpolation makes at the middle of
+    the segment to its right (sigmoid is concave on x >= 0, so the chord lies below it):
+    ``round(v_i + (v_{i+1/2} - (v_i + v_{i+1}) / 2) / 2)`` with ``v_t = 65536 * sigmoid(t / 24)``.
+    The last entry is 65535, the saturation value the kernels use from entry 255 on (this formula
+    would give 65534 there). Not copied: every entry was measured from the official interpreter
+    (golden/int16_tables/, tests/ops/test_int16.py); none lies within 0.004 of a rounding tie.
+    """
+    def v(t):
+        return 65536.0 / (1.0 + math.exp(-t / SIGMOID_TABLE_STEP))
+
+    table = np.empty(SIGMOID_TABLE_SIZE, np.uint16)
+    for i in range(SIGMOID_TABLE_SIZE - 1):
+        raised = v(i) + (v(i + 0.5) - (v(i) + v(i + 1)) / 2.0) / 2.0
+        table[i] = min(int(math.floor(raised + 0.5)), 65535)
+    table[SIGMOID_TABLE_SIZE - 1] = 65535
+    table.flags.writeable = False
+    return table
+
+
+@jit
+def _wrap32(x):
+    """int32 wrap-around of an int64 (what the official int32 arithmetic does on overflow)."""
+    return ((np.int64(x) + 2**31) & 0xFFFFFFFF) - 2**31
+
+
+@jit
+def _sigmoid16_input(x, multiplier, left_shift):
+    """The common input step of the int16 TANH/LOGISTIC kernels, in int32 as compiled:
+    ``(x * multiplier + round) >> left_shift`` with round = 2**(left_shift - 1) (0 for shift 0);
+    multiplier 0 is the power-of-two case: multiplier 3 << left_shift, shift 0."""
+    if multiplier == 0:
+        multiplier = _wrap32(np.int64(3) << left_shift)
+        left_shift = 0
+    rounding = (np.int64(1) << (left_shift - 1)) if left_shift > 0 else np.int64(0)
+    return _wrap32(_wrap32(np.int64(x) * multiplier) + rounding) >> left_shift
+
+
+@jit
+def tanh_int16(output, x, table, multiplier, left_shift):
+    """int16 TANH, reference/integer_ops/tanh.h ``Tanh`` (int16 overload): tanh(x) = 2 sigmoid(2x) - 1.
+
+    v = input step (``_sigmoid16_input``: input scale -> 1/(3 * 4096)); |v| = 256 uh + ut;
+    uh >= 255 saturates (r = 0xFFFF << 8), else r = (t[uh] << 8) + ut (t[uh+1] - t[uh]);
+    out = (r - 2**23 + 2**7) >> 8 for v >= 0, (-r + 2**23 + 2**7 - 1) >> 8 for v < 0. [n] -> [n]
+    """
+    for i in range(x.size):
+        v = _sigmoid16_input(x[i], multiplier, left_shift)
+        a = abs(v)  # abs(INT32_MIN) read as uint32 is 2**31: saturates below
+        uh = a >> 8
+        if uh >= 255:
+            r = np.int64(0xFFFF << 8)
+        else:
+            ua = np.int64(table[uh])
+            r = (ua << 8) + (a & 0xFF) * (np.int64(table[uh + 1]) - ua)
+        if v >= 0:
+            r = r - (1 << 23) + (1 << 7)
+        else:
+            r = -r + (1 << 23) + (1 << 7) - 1
+        output[i] = r >> 8
+
+
+@jit
+def logistic_int16(output, x, table, multiplier, left_shift):
+    """int16 LOGISTIC, reference/integer_ops/logistic.h ``Logistic`` (int16 overload).
+
+    v = input step (``_sigmoid16_input``); |v| = 512 uh + ut; uh >= 255 saturates (r = 0x7FFF << 10),
+    else r = (t[uh] << 9) + ut (t[uh+1] - t[uh]); out = (r + 2**9) >> 10 for v >= 0,
+    (2**25 - r + 2**9 - 1) >> 10 for v < 0 (uint32 arithmetic, all terms non-negative). [n] -> [n]
+    """
+    for i in range(x.size):
+        v = _sigmoid16_input(x[i], multiplier, left_shift)
+        a = abs(v)
+        uh = a >> 9
+        if uh >= 255:
+            r = np.int64(0x7FFF << 10)
+        else:
+            ua = np.int64(table[uh])
+            r = (ua << 9) + (a & 0x1FF) * (np.int64(table[uh + 1]) - ua)
+        if v >= 0:
+            r = r + (1 << 9)
+        else:
+            r = (1 << 25) - r + (1 << 9) - 1
+        output[i] = r >> 10

@@ -1,5 +1,7 @@
 """SQUARED_DIFFERENCE (squared_difference.cc): (x1 - x2)**2 for float32, int32 and quantized int8,
-broadcasting, no fused activation (a float infinity is not clamped).
+broadcasting, no fused activation (a float infinity is not clamped). int16 is refused like the official
+kernel refuses it (its Prepare accepts int16 but Eval fails: "SquaredDifference only supports FLOAT32 and
+INT32 now"), so an int16x8 LayerNorm written with tf.math.squared_difference runs in neither.
 
 int8, Prepare: left_shift = 7; t = 2 * max(s1, s2); the inputs are rescaled as in ADD
 (QuantizeMultiplierSmallerThanOneExp(s_k / t)), and the squared difference by
@@ -43,6 +45,10 @@ class QuantizedSquaredDifference:
 @register("SQUARED_DIFFERENCE")
 class SquaredDifference(Op):
     def prepare(self, node: Node) -> Prepared:
+        node.expect_counts(2)
+        if node.input(0).dtype == np.int16:
+            raise node.error("int16 SQUARED_DIFFERENCE is not supported: the official kernel has no int16 path "
+                             "(its Eval fails: 'SquaredDifference only supports FLOAT32 and INT32 now')")
         ops = prepare_operands(node, DTYPES)
         dtype = ops.x1.dtype
         if dtype == np.float32:
