@@ -137,8 +137,3 @@ def test_int16_gelu_all_codes(op, calibration_scale):
     compare_with_official(m, {0: ALL_INT16}).assert_ok()
 
 
-@pytest.mark.parametrize("op", ["tanh", "logistic"])
-def test_int16_tanh_logistic_are_refused(op):
-    m = convert_fn(OPS[op], [tf.TensorSpec([8], tf.float32)], flavor="int16x8")
-    with pytest.raises(litelens.ModelError, match=f"int16 {op.upper()} is not implemented"):
-        litelens.Interpreter(model_content=m).allocate_tensors()

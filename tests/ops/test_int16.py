@@ -324,15 +324,11 @@ def concat_model(scales, zero_points) -> bytes:
     return build.single_op("CONCATENATION", [a, b], [y], {"axis": 1}).to_bytes()
 
 
-@pytest.mark.xfail(strict=True, reason="ops/concatenation.py refuses int16 inputs whose scale differs from the "
-                                       "output's; the official int16 kernel copies the codes regardless")
 @pytest.mark.parametrize("scales", [(1e-3, 2e-3, 1e-3), (1e-3, 1e-3, 2e-3)])
 def test_concatenation_int16_scales_are_ignored(scales):
     _compare(concat_model(scales, (0, 0, 0)))
 
 
-@pytest.mark.xfail(strict=True, reason="ops/concatenation.py accepts int16 zero points other than 0; the "
-                                       "official Prepare requires 0 on every input and the output")
 def test_concatenation_int16_nonzero_zero_point_refused_like_official():
     model = concat_model((1e-3, 1e-3, 1e-3), (1, 1, 1))
     official_interpreter, _ = _official()

@@ -1,7 +1,7 @@
 """CONCATENATION (concatenation.cc): join inputs along ``axis``.
 
-int8/int16 inputs must carry the output's scale and zero point (the official kernel checks this and
-copies bytes); only uint8 rescales, which litelens does not support. A fused activation other than
+int8 inputs must carry the output's scale and zero point (the official kernel checks this and copies
+bytes); int16 needs zero point 0 everywhere and copies codes whatever the scales; only uint8 rescales, which litelens does not support. A fused activation other than
 NONE is refused, as the official kernel refuses it.
 """
 from __future__ import annotations
@@ -45,7 +45,11 @@ class Concatenation(Op):
         if node.options.activation != 0:  # concatenation.cc refuses any fused activation
             raise node.error(f"fused activation {ACTIVATION_NAMES.get(node.options.activation)} is not supported; "
                              "the official kernel accepts only NONE")
-        if out.dtype.kind not in "f":
+        if out.dtype == np.int16:
+            # concatenation.cc: int16 needs zero point 0 everywhere and copies codes whatever the scales.
+            if any(t.quantization is not None and t.quantization.single_zero_point != 0 for t in ins + [out]):
+                raise node.error("int16 inputs and output must have zero point 0")
+        elif out.dtype.kind not in "f":
             if out.dtype == np.uint8 and not all(same_quantization(t, out) for t in ins):
                 raise node.error("uint8 inputs with a scale or zero point other than the output's are not supported")
             if out.quantization is not None and not all(same_quantization(t, out) for t in ins):
