@@ -10,6 +10,9 @@ import numpy as np
 from litelens.kernels.config import jit
 from litelens.kernels.fixedpoint import multiply_by_quantized_multiplier, wrap_int32
 from litelens.kernels.gemm import matmul_f32_sequential
+from litelens.kernels.int_gemm import (int8_gemm, offset_columns, offset_rows, pack_columns_kn,
+                                       pack_columns_nk)
+from litelens.kernels.requantize_simd import requantize_rows_mbqm
 
 
 @jit
@@ -78,3 +81,45 @@ def wrap_to_int32(acc, out):
     """out[i] = int32(acc[i]) with two's-complement wrap: the raw int8 x int8 -> int32 BatchMatMul."""
     for i in range(acc.size):
         out[i] = wrap_int32(np.int64(acc[i]))
+
+
+@jit
+def batch_matmul_int8(isa, lhs, rhs, lhs_batch, rhs_batch, adj_x, adj_y, prepacked, a, row_sums, b_packed, b_sums,
+                      acc, column_term, row_term, lhs_offset, rhs_offset, multiplier, shift, out_zp, qmin, qmax,
+                      raw_int32, out):
+    """int8 x int8 BATCH_MATMUL on the integer dot-product kernel (``int_gemm.py``).
+
+    lhs [L, M, K] ([L, K, M] when adj_x), rhs [R, K, N] ([R, N, K] when adj_y) -> out [B, M, N];
+    the index maps (Prepare) broadcast the batches. Per output batch: the lhs shifted to x + 128,
+    the rhs packed with its column sums (b_packed [R, ...] / b_sums [R, N] packed in Prepare when
+    ``prepacked``, else packed here into b_packed[0] / b_sums[0]), acc = Σ_k (l + 128) r; the
+    official int32 accumulator Σ_k (l + lhs_offset)(r + rhs_offset) (reference_ops::BatchMatMul,
+    reference/batch_matmul.h) is acc + column_term[n] + row_term[m], wrapped, with column_term =
+    (lhs_offset - 128) Σ_k r + K lhs_offset rhs_offset and row_term = rhs_offset Σ_k l. It is then
+    requantized with MultiplyByQuantizedMultiplier + out_zp and clamped (``requantize_simd.py``),
+    or written as is (``raw_int32``: int8 x int8 -> int32, offsets 0).
+    """
+    m_size, n_size = out.shape[1], out.shape[2]
+    k_size = lhs.shape[1] if adj_x else lhs.shape[2]
+    constant = np.int64(k_size) * lhs_offset * rhs_offset
+    for b in range(out.shape[0]):
+        if adj_x:
+            offset_columns(lhs[lhs_batch[b]], a, row_sums, rhs_offset != 0)
+        else:
+            offset_rows(lhs[lhs_batch[b]], a, row_sums, rhs_offset != 0)
+        r = rhs_batch[b] if prepacked else 0
+        if not prepacked and adj_y:
+            pack_columns_nk(rhs[rhs_batch[b]], b_packed[0], b_sums[0])
+        elif not prepacked:
+            pack_columns_kn(rhs[rhs_batch[b]], b_packed[0], b_sums[0])
+        int8_gemm(isa, a, b_packed[r], acc)
+        for n in range(n_size):
+            column_term[n] = wrap_int32((lhs_offset - 128) * b_sums[r, n] + constant)
+        for m in range(m_size):
+            row_term[m] = wrap_int32(rhs_offset * row_sums[m])
+        if raw_int32:
+            for m in range(m_size):
+                for n in range(n_size):
+                    out[b, m, n] = wrap_int32(np.int64(acc[m, n]) + column_term[n] + row_term[m])
+        else:
+            requantize_rows_mbqm(acc, column_term, row_term, multiplier, shift, out_zp, qmin, qmax, out[b])

@@ -231,16 +231,36 @@ def pot_add_sub_int16(out, x1, x2, loops, strides1, strides2, right_shift1, righ
 
 @jit
 def pair_table_lookup(out, x1, x2, loops, strides1, strides2, table):
-    """8-bit binary op by table: out = table[x1 + 128, x2 + 128] (``table`` is [256, 256], flattened).
+    """8-bit binary op by table: out = table[(u1 << 8) | u2], u the bits of the int8 code as uint8
+    (``table`` is [256, 256] flattened, rows by the first input's bits).
 
     The op's Prepare fills the table by running its exact kernel on all 65536 input pairs, so this
-    gives the same bits as the arithmetic kernels, at one lookup per element.
+    gives the same bits as the arithmetic kernels, at one lookup per element. Indexing by the raw
+    bits needs no offset and no sign handling; rows whose inputs both advance, or where one input
+    is fixed (a broadcast vector or scalar), get a loop of their own over row views (indices from
+    0, so no negative-index handling in the loop).
     """
     inner = loops[-1]
     step1 = strides1[-1]
     step2 = strides2[-1]
     for row in range(out.size // inner):
         start1, start2 = row_offsets(row, loops, strides1, strides2)
-        base = row * inner
-        for i in range(inner):
-            out[base + i] = table[(np.int64(x1[start1 + i * step1]) + 128) * 256 + x2[start2 + i * step2] + 128]
+        o = out[row * inner:(row + 1) * inner]
+        if step1 == 1 and step2 == 1:
+            a = x1[start1:start1 + inner]
+            b = x2[start2:start2 + inner]
+            for i in range(inner):
+                o[i] = table[(np.int64(np.uint8(a[i])) << 8) | np.uint8(b[i])]
+        elif step1 == 1 and step2 == 0:
+            a = x1[start1:start1 + inner]
+            low = np.int64(np.uint8(x2[start2]))
+            for i in range(inner):
+                o[i] = table[(np.int64(np.uint8(a[i])) << 8) | low]
+        elif step1 == 0 and step2 == 1:
+            b = x2[start2:start2 + inner]
+            high = np.int64(np.uint8(x1[start1])) << 8
+            for i in range(inner):
+                o[i] = table[high | np.uint8(b[i])]
+        else:
+            for i in range(inner):
+                o[i] = table[(np.int64(np.uint8(x1[start1 + i * step1])) << 8) | np.uint8(x2[start2 + i * step2])]

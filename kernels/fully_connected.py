@@ -1,7 +1,10 @@
-"""FULLY_CONNECTED kernels: float32 with a fused clamp, and the integer requantization.
+"""FULLY_CONNECTED kernels: float32 with a fused clamp, and the integer paths.
 
-The integer matrix product itself is a BLAS call on offset-shifted operands (see ``gemm.py`` for
-why that is exact); these kernels finish the job the official reference loop does per output.
+int8 x int8 runs :func:`fully_connected_int8`: the integer dot-product kernel (``int_gemm.py``) and
+the 16-lane requantization (``requantize_simd.py``). Without that kernel (no AVX2, or int16
+activations) the integer product is a BLAS call on offset-shifted operands (see ``gemm.py`` for why
+that is exact) and :func:`requantize_double` finishes the job the official reference loop does per
+output; it is also the oracle the fast path is tested against.
 """
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ import numpy as np
 from litelens.kernels.config import jit
 from litelens.kernels.fixedpoint import INT32_MIN, wrap_int32
 from litelens.kernels.gemm import matmul_f32_sequential
+from litelens.kernels.int_gemm import int8_gemm, offset_rows
+from litelens.kernels.requantize_simd import requantize_rows_double
 
 
 @jit
@@ -77,3 +82,28 @@ def fully_connected_float(x, weights_t, bias, act_min, act_max, out):
             if act_max < v:
                 v = act_max
             out[b, n] = v
+
+
+@jit
+def fully_connected_int8(isa, x, a, row_sums, w_packed, w_sums, acc, bias, x_offset, w_offset, scale,
+                         out_zp, qmin, qmax, bounded, column_term, row_term, out):
+    """int8 FULLY_CONNECTED on the integer dot-product kernel (``int_gemm.py``), then the vector
+    requantization (``requantize_simd.py``).
+
+    [batch, K] int8 x, weights packed [Np / NR, Kp / G, NR, G] -> [batch, N] int8. The official int32
+    accumulator Σ_k (x + x_offset)(w + w_offset) + bias[n] (reference/integer_ops/fully_connected.h)
+    is rebuilt from acc = Σ_k (x + 128) w as acc + column_term[n] + row_term[m], wrapped to int32
+    (equal modulo 2**32), with column_term = (x_offset - 128) Σ_k w + K x_offset w_offset + bias[n]
+    and row_term = w_offset Σ_k x; then requantized as :func:`requantize_double` does.
+    ``scale`` and ``column_term`` are padded to acc's width; ``row_term`` to its height; ``bounded``
+    as ``requantize_simd.is_bounded(scale)``.
+    """
+    batch, k_size = x.shape
+    offset_rows(x, a, row_sums, w_offset != 0)
+    int8_gemm(isa, a, w_packed, acc)
+    constant = np.int64(k_size) * x_offset * w_offset
+    for n in range(out.shape[1]):
+        column_term[n] = wrap_int32((x_offset - 128) * w_sums[n] + constant + bias[n])
+    for m in range(batch):
+        row_term[m] = wrap_int32(w_offset * row_sums[m])
+    requantize_rows_double(acc, column_term, row_term, scale, out_zp, qmin, qmax, bounded, out)

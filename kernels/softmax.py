@@ -192,30 +192,36 @@ def exp_tables(exp_table, acc_table, input_multiplier, input_left_shift, diff_mi
 def softmax_quantized_lut(output, x, exp_table, acc_table, max_k, out_bits, out_min, out_max):
     """``softmax_quantized`` with exp() read from ``exp_tables`` (same bits, one lookup per element).
 
-    [rows, depth] -> [rows, depth]. k = max - x; k > max_k (diff < diff_min) gives out_min. The sum of
-    exps is accumulated in int64 and wrapped to int32 once: wrapping commutes with addition, so this
-    equals the reference's per-step int32 wrap. Returns -1 or the first row the official kernel
-    aborts on (see ``softmax_quantized``).
+    [rows, depth] -> [rows, depth]. k = max - x. The sum of exps is accumulated in int64 and wrapped
+    to int32 once: wrapping commutes with addition, so this equals the reference's per-step int32
+    wrap. Returns -1 or the first row the official kernel aborts on (see ``softmax_quantized``).
+
+    The output loop has no branch, so it vectorises (gathers from the tables): for k > ``max_k``
+    (diff < diff_min) the table holds exp = 0, and the general formula then gives out_min as the
+    reference's explicit branch does. The reciprocal (``shifted_scale``) is positive and exp >= 0,
+    so SaturatingRoundingDoublingHighMul is (s * e + 2**30) >> 31 and RoundingDivideByPOT of a
+    non-negative value is (p >> exponent) + (p & mask > mask >> 1).
     """
     rows, depth = x.shape
     for r in range(rows):
-        row_max = np.int64(x[r, 0])
+        row = x[r]
+        out_row = output[r]
+        row_max = np.int64(row[0])
         for c in range(1, depth):
-            row_max = max(row_max, np.int64(x[r, c]))
+            row_max = max(row_max, np.int64(row[c]))
         total = np.int64(0)
         for c in range(depth):
-            total += acc_table[row_max - np.int64(x[r, c])]
+            total += acc_table[row_max - np.int64(row[c])]
         shifted_scale, num_bits_over_unit = get_reciprocal(wrap_int32(total), ACCUMULATION_INTEGER_BITS)
         exponent = num_bits_over_unit + 31 - out_bits
         if exponent < 0 or exponent > 31:
             return r
+        mask = (np.int64(1) << exponent) - 1
+        half = mask >> 1
         for c in range(depth):
-            k = row_max - np.int64(x[r, c])
-            if k <= max_k:
-                unsat = rounding_divide_by_pot(_mul(shifted_scale, exp_table[k]), exponent)
-                output[r, c] = min(max(unsat + out_min, out_min), out_max)
-            else:
-                output[r, c] = out_min
+            product = (shifted_scale * exp_table[row_max - np.int64(row[c])] + (np.int64(1) << 30)) >> 31
+            unsat = (product >> exponent) + ((product & mask) > half)
+            out_row[c] = min(max(unsat + out_min, out_min), out_max)
     return -1
 
 

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from litelens.kernels.batch_matmul import (batch_matmul_float, requantize_mbqm, requantize_mbqm_int64,
-                                           wrap_to_int32)
+from litelens.kernels import int_gemm
+from litelens.kernels.batch_matmul import (batch_matmul_float, batch_matmul_int8, requantize_mbqm,
+                                           requantize_mbqm_int64, wrap_to_int32)
 from litelens.kernels.fixedpoint import quantize_multiplier
 from litelens.kernels.gemm import exact_float_dtype, max_abs_offset_value
 from litelens.kernels.hybrid import (hybrid_bmm_output, quantize_rows_asymmetric, quantize_rows_symmetric,
@@ -83,6 +84,30 @@ class QuantPlan:
 
 
 @dataclass(frozen=True)
+class Int8Plan:
+    """int8 x int8 on the integer dot-product kernel (``kernels/int_gemm.py``): the arithmetic of
+    QuantPlan (kinds "int8" and "raw_int32"), accumulated exactly in int32."""
+
+    layout: Layout
+    kind: str  # "int8" (MBQM int32) or "raw_int32"
+    isa: int
+    lhs_offset: int
+    rhs_offset: int
+    multiplier: int
+    shift: int
+    output_zero_point: int
+    qmin: int
+    qmax: int
+    lhs_shape3: tuple[int, int, int]  # lhs as stored, batch dims flattened
+    rhs_shape3: tuple[int, int, int]
+    lhs_batch: np.ndarray  # int64 [B]: output batch -> lhs batch
+    rhs_batch: np.ndarray  # int64 [B]: output batch -> rhs batch
+    rhs_packed: np.ndarray | None  # int8 [R, Np / NR, Kp / G, NR, G], constant rhs
+    rhs_sums: np.ndarray | None  # int64 [R, N], constant rhs
+    scratch: tuple  # int_gemm.scratch specs: a, row sums, acc (+ packed rhs and sums when run-time)
+
+
+@dataclass(frozen=True)
 class HybridPlan:
     layout: Layout
     asymmetric: bool  # asymmetric_quantize_inputs
@@ -124,7 +149,9 @@ class BatchMatMul(Op):
         return Prepared(plan, [layout.out_shape])
 
     def eval(self, plan, inputs, outputs) -> None:
-        if isinstance(plan, FloatPlan):
+        if isinstance(plan, Int8Plan):
+            _eval_int8(plan, inputs, outputs[0])
+        elif isinstance(plan, FloatPlan):
             _eval_float(plan, inputs, outputs[0])
         elif isinstance(plan, HybridPlan):
             _eval_hybrid(plan, inputs, outputs[0])
@@ -233,6 +260,8 @@ def _prepare_quantized(node: Node, layout: Layout, lhs: TensorArg, rhs: TensorAr
         qmin, qmax = int(info.min), int(info.max)
 
     k = lhs.shape[-2] if layout.adj_x else lhs.shape[-1]
+    if lhs.dtype == np.int8 and int_gemm.ISA is not None:
+        return _int8_plan(layout, kind, lhs, rhs, lhs_offset, rhs_offset, multiplier, shift, out_zp, qmin, qmax)
     bound = max_abs_offset_value(lhs.dtype, lhs_offset) * max_abs_offset_value(rhs.dtype, rhs_offset) * k
     work = exact_float_dtype(bound)
     if work is None:
@@ -249,6 +278,53 @@ def _prepare_quantized(node: Node, layout: Layout, lhs: TensorArg, rhs: TensorAr
         acc_buf=np.zeros(layout.out_shape, work), multiplier=multiplier, shift=shift,
         output_zero_point=out_zp, qmin=qmin, qmax=qmax,
     )
+
+
+def _int8_plan(layout: Layout, kind: str, lhs: TensorArg, rhs: TensorArg, lhs_offset: int, rhs_offset: int,
+               multiplier: int, shift: int, out_zp: int, qmin: int, qmax: int) -> Int8Plan:
+    isa = int_gemm.ISA
+    m, n = layout.out_shape[-2:]
+    l3, r3 = _as3(lhs.shape), _as3(rhs.shape)
+    k = l3[1] if layout.adj_x else l3[2]
+    out_batch = layout.out_shape[:-2]
+    i64 = np.dtype(np.int64)
+    a_spec, acc_spec = int_gemm.a_spec(m, k, isa), int_gemm.acc_spec(m, n, isa)
+    i32 = np.dtype(np.int32)
+    scratch = (a_spec, ("row_sums", (a_spec[1][0],), i64), acc_spec, ("column_term", (acc_spec[1][1],), i32),
+               ("row_term", (acc_spec[1][0],), i32))
+    packed_shape = int_gemm.packed_buffer(n, k, isa).shape
+    rhs_packed = rhs_sums = None
+    if rhs.data is not None:  # [R, K, N] (or [R, N, K]) -> packed once
+        matrices = [_matrix_view(rhs.data.reshape(r3)[r], not layout.adj_y) for r in range(r3[0])]  # [N, K]
+        rhs_packed = np.stack([int_gemm.pack_columns(w, isa) for w in matrices]) if matrices else \
+            np.zeros((0,) + packed_shape, np.int8)
+        rhs_sums = np.stack([int_gemm.column_sums(w) for w in matrices]) if matrices else np.zeros((0, n), np.int64)
+    else:
+        scratch += (("b_packed", (1,) + packed_shape, np.dtype(np.int8)), ("b_sums", (1, n), i64))
+    return Int8Plan(
+        layout=layout, kind=kind, isa=isa, lhs_offset=lhs_offset, rhs_offset=rhs_offset, multiplier=multiplier,
+        shift=shift, output_zero_point=out_zp, qmin=qmin, qmax=qmax, lhs_shape3=l3, rhs_shape3=r3,
+        lhs_batch=_batch_map(lhs.shape, out_batch), rhs_batch=_batch_map(rhs.shape, out_batch),
+        rhs_packed=rhs_packed, rhs_sums=rhs_sums, scratch=scratch,
+    )
+
+
+def _eval_int8(plan: Int8Plan, inputs, output: np.ndarray) -> None:
+    layout = plan.layout
+    m, n = layout.out_shape[-2:]
+    out = output.reshape(plan.lhs_batch.size, m, n)
+    if out.size == 0:
+        return
+    if plan.rhs_packed is None:
+        a, row_sums, acc, column_term, row_term, b_packed, b_sums = int_gemm.scratch(plan.scratch)
+    else:
+        a, row_sums, acc, column_term, row_term = int_gemm.scratch(plan.scratch)
+        b_packed, b_sums = plan.rhs_packed, plan.rhs_sums
+    batch_matmul_int8(plan.isa, inputs[0].reshape(plan.lhs_shape3), inputs[1].reshape(plan.rhs_shape3),
+                      plan.lhs_batch, plan.rhs_batch, layout.adj_x, layout.adj_y, plan.rhs_packed is not None,
+                      a, row_sums, b_packed, b_sums, acc, column_term, row_term, plan.lhs_offset, plan.rhs_offset,
+                      plan.multiplier, plan.shift, plan.output_zero_point, plan.qmin, plan.qmax,
+                      plan.kind == "raw_int32", out)
 
 
 def _eval_quantized(plan: QuantPlan, inputs, output: np.ndarray) -> None:

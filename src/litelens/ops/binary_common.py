@@ -135,18 +135,19 @@ def maybe_pair_table(params: BinaryParams, dtype: np.dtype, skip_divisor: int | 
 
 def with_pair_table(params: BinaryParams, skip_divisor: int | None = None) -> BinaryParams:
     """The same int8 op computed by table: run ``params.kernel`` once on all 256 x 256 input pairs
-    (codes x1 down the rows, x2 across), and let Eval look results up (``pair_table_lookup``).
+    and let Eval look results up (``pair_table_lookup``). Rows and columns are ordered by the codes'
+    bits read as uint8 (0..127, then -128..-1), so Eval indexes with the raw bytes.
     ``skip_divisor`` is a code of input 2 the op never accepts (DIV's zero point); its column stays 0."""
-    codes = np.arange(-128, 128, dtype=np.int8)
+    codes = np.arange(256, dtype=np.uint8).view(np.int8)  # code of each uint8 bit pattern
     divisors = codes.copy()
     if skip_divisor is not None:  # any other code in its place; that column is zeroed below
         divisors[codes == skip_divisor] = codes[codes != skip_divisor][0]
     all_pairs = plan_broadcast((256, 1), (1, 256), (256, 256))
-    table = np.empty((256, 256), dtype=np.int8)  # [x1 + 128, x2 + 128]
+    table = np.empty((256, 256), dtype=np.int8)  # [bits of x1, bits of x2]
     params.kernel(table.reshape(-1), codes, divisors, all_pairs.loops, all_pairs.strides1, all_pairs.strides2,
                   *params.args)
     if skip_divisor is not None:
-        table[:, skip_divisor + 128] = 0
+        table[:, skip_divisor & 0xFF] = 0  # the column of its bit pattern
     table.setflags(write=False)
     return BinaryParams(params.plan, k.pair_table_lookup, (table.reshape(-1),), params.arithmetic, params.check)
 

@@ -28,8 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from litelens.kernels.fully_connected import fully_connected_float, requantize_double
+from litelens.kernels import int_gemm
+from litelens.kernels.fully_connected import fully_connected_float, fully_connected_int8, requantize_double
 from litelens.kernels.gemm import exact_float_dtype, max_abs_offset_value
+from litelens.kernels.requantize_simd import is_bounded
 from litelens.kernels.hybrid import (apply_activation, fill_rows, hybrid_fc_output, is_zero_vector_x86,
                                      maddubs_correction, maddubs_pairs, quantize_rows_asymmetric,
                                      quantize_rows_symmetric, weight_row_sums)
@@ -90,6 +92,30 @@ class QuantPlan:
     qmin: int  # fused-activation clamp, in output codes
     qmax: int
     wrap32: bool  # the official accumulator is int32 (wraps), else int64
+
+
+@dataclass(frozen=True)
+class Int8Plan:
+    """int8 x int8 on the integer dot-product kernel (``kernels/int_gemm.py``): the arithmetic of
+    QuantPlan, accumulated exactly in int32 instead of in a float BLAS product."""
+
+    geo: Geometry
+    isa: int  # int_gemm instruction set
+    input_offset: int  # -input zero point
+    weights_offset: int  # -weights zero point (per tensor), 0 (per channel)
+    w_packed: np.ndarray | None  # int8 [Np / NR, Kp / G, NR, G] when the weights are constant
+    w_sums: np.ndarray | None  # int64 [N] Σ_k w[n, k], when constant
+    scale: np.ndarray  # float64 [Np]: double(in_s) * double(w_s[n]) / double(out_s), zero padded
+    zero_bias: np.ndarray  # int32 [N], used when there is no bias
+    output_zero_point: int
+    qmin: int
+    qmax: int
+    bounded: bool  # every |scale| < 0.999: the requantization's shorter exact path
+    # Work buffers, shared per thread (int_gemm.scratch): a = x + 128 [Mp, Kp], row sums int64 [Mp],
+    # acc int32 [Mp, Np], column / row terms int32 [Np] / [Mp]; packed weights and their sums when
+    # the weights are a run-time input.
+    scratch: tuple
+    weight_scratch: tuple
 
 
 @dataclass(frozen=True)
@@ -158,6 +184,16 @@ class FullyConnected(Op):
             return
         x = inputs[0].reshape(geo.batch, geo.k)  # [..., K] -> [batch, K]
         bias = plan.zero_bias if len(inputs) < 3 or inputs[2] is None else inputs[2].reshape(geo.n)
+        if isinstance(plan, Int8Plan):
+            a, row_sums, acc, column_term, row_term = int_gemm.scratch(plan.scratch)
+            w_packed, w_sums = plan.w_packed, plan.w_sums
+            if w_packed is None:  # run-time weights [N, K]
+                w_packed, w_sums = int_gemm.scratch(plan.weight_scratch)
+                int_gemm.pack_columns_nk(inputs[1], w_packed, w_sums)
+            fully_connected_int8(plan.isa, x, a, row_sums, w_packed, w_sums, acc, bias, plan.input_offset,
+                                 plan.weights_offset, plan.scale, plan.output_zero_point, plan.qmin, plan.qmax,
+                                 plan.bounded, column_term, row_term, out)
+            return
         if isinstance(plan, HybridPlan):
             _eval_hybrid(plan, x, inputs[1], bias, out)
             return
@@ -238,6 +274,8 @@ def _prepare_quantized(node: Node, geo: Geometry, x, w, bias, out) -> QuantPlan:
     qmin, qmax = quantized_activation_range(node, opts.activation, out)
 
     input_offset = -qx.single_zero_point
+    if x.dtype == np.int8 and int_gemm.ISA is not None:
+        return _int8_plan(geo, w, input_offset, weights_offset, scale, qout.single_zero_point, qmin, qmax)
     x_abs = max_abs_offset_value(x.dtype, input_offset)
     if w.data is not None:
         shifted = w.data.astype(np.int64) + weights_offset  # [N, K]
@@ -254,6 +292,28 @@ def _prepare_quantized(node: Node, geo: Geometry, x, w, bias, out) -> QuantPlan:
         weights_buf=np.zeros(buf_shape, work), input_buf=np.zeros((geo.batch, geo.k), work),
         acc_buf=np.zeros((geo.batch, geo.n), work), zero_bias=np.zeros(geo.n, np.int64), scale=scale,
         output_zero_point=qout.single_zero_point, qmin=qmin, qmax=qmax, wrap32=wrap32,
+    )
+
+
+def _int8_plan(geo: Geometry, w: TensorArg, input_offset: int, weights_offset: int, scale: np.ndarray,
+               output_zero_point: int, qmin: int, qmax: int) -> Int8Plan:
+    isa = int_gemm.ISA
+    w_packed = w_sums = None
+    if w.data is not None:
+        w_packed, w_sums = int_gemm.pack_columns(w.data, isa), int_gemm.column_sums(w.data)
+    a_spec, acc_spec = int_gemm.a_spec(geo.batch, geo.k, isa), int_gemm.acc_spec(geo.batch, geo.n, isa)
+    rows, cols = acc_spec[1]
+    padded_scale = np.zeros(cols, np.float64)
+    padded_scale[:geo.n] = scale
+    i32, i64 = np.dtype(np.int32), np.dtype(np.int64)
+    packed_shape = int_gemm.packed_buffer(geo.n, geo.k, isa).shape
+    return Int8Plan(
+        geo=geo, isa=isa, input_offset=input_offset, weights_offset=weights_offset, w_packed=w_packed,
+        w_sums=w_sums, scale=padded_scale, zero_bias=np.zeros(geo.n, np.int32),
+        output_zero_point=output_zero_point, qmin=qmin, qmax=qmax, bounded=is_bounded(padded_scale),
+        scratch=(a_spec, ("row_sums", (rows,), i64), acc_spec, ("column_term", (cols,), i32),
+                 ("row_term", (rows,), i32)),
+        weight_scratch=(("b_packed", packed_shape, np.dtype(np.int8)), ("b_sums", (geo.n,), i64)),
     )
 
 

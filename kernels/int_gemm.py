@@ -1,0 +1,388 @@
+"""Exact int8 matrix products on the CPU's integer dot-product instructions (VNNI, AVX2).
+
+What :func:`int8_gemm` computes: ``acc[m, n] = Σ_k a[m, k] * b[n, k]`` in int32 with two's-complement
+wrap-around, where ``a = x + 128`` (an int8 code moved to 0..255) and ``b`` an int8 code. The official
+int8 kernels accumulate ``Σ_k (x + x_off)(w + w_off)`` in int32, wrapping; modulo 2**32
+
+    Σ (x + xo)(w + wo) = Σ (x + 128) w  +  (xo - 128) Σ_k w  +  wo Σ_k x  +  K xo wo
+
+so the ops add a per-column term (:func:`column_sums`, made once for constant weights) and, when
+wo != 0, a per-row term (the row sums :func:`offset_rows` returns), and get the official int32
+accumulator bit for bit whatever K is.
+
+How. A register-blocked micro-kernel (``tile_product``) written as LLVM IR inside a Numba
+intrinsic, one variant per instruction set, chosen at import from the CPU Numba compiles for:
+
+* ``VNNI512`` (AVX-512 VNNI): VPDPBUSD on zmm, 64 u8 x s8 products per instruction, tile 8 x 32.
+* ``VNNI256`` (AVX-VNNI): the VEX VPDPBUSD on ymm, tile 4 x 16.
+* ``AVX2``: VPMADDWD on ymm (a held as int16), tile 4 x 16.
+
+VPDPBUSD adds four u8 x s8 products to an int32 lane without saturation (wrapping); VPMADDWD adds
+two int16 products exactly (|sum| <= 2 * 255 * 128). So every variant is exact, not approximately
+right. Without AVX2 (or not x86, or ``LITELENS_INT_GEMM=off``) :data:`ISA` is None and the ops use
+their float-BLAS path (``gemm.py``). With ``NUMBA_DISABLE_JIT=1`` ``tile_product`` is plain NumPy, so
+the whole path still runs (slowly) as Python. ``LITELENS_INT_GEMM=avx2`` (or ``vnni256``) forces a
+smaller instruction set, for tests.
+
+Layouts (zero padded, sizes rounded up, allocated in Prepare):
+
+* a: [Mp, Kp] uint8 (VNNI) or int16 (AVX2); Mp a multiple of the tile rows MR, Kp of the group G.
+* b packed (:func:`pack_columns`): [Np / NR, Kp / G, NR, G] int8 - per block of NR columns and group
+  of G consecutive k, the G codes of each column side by side, so one vector load feeds NR columns.
+* acc: [Mp, Np] int32.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
+
+from litelens.kernels.config import jit
+
+# Instruction sets, and per set: tile rows MR, tile columns NR, k group G, dtype of a.
+VNNI512, VNNI256, AVX2 = 0, 1, 2
+ISA_NAMES = {VNNI512: "avx512vnni", VNNI256: "avxvnni", AVX2: "avx2"}
+TILE_ROWS = (8, 4, 4)
+TILE_COLS = (32, 16, 16)
+K_GROUP = (4, 4, 2)
+A_DTYPE = {VNNI512: np.uint8, VNNI256: np.uint8, AVX2: np.int16}
+_VECTORS = 2  # accumulator vectors per tile row: NR = 2 * lanes
+_LANES = (16, 8, 8)
+
+
+def _target_features() -> set[str] | None:
+    """The CPU features Numba compiles for (None when they cannot be known)."""
+    import llvmlite.binding as llvm
+
+    if numba.config.CPU_NAME not in (None, "host"):  # a chosen (e.g. generic, portable) target
+        features = numba.config.CPU_FEATURES or ""
+    else:
+        try:
+            features = llvm.get_host_cpu_features().flatten()
+        except RuntimeError:
+            return None
+    return {f[1:] for f in features.split(",") if f.startswith("+")}
+
+
+def _choose_isa() -> int | None:
+    wanted = os.environ.get("LITELENS_INT_GEMM", "").lower()
+    if wanted == "off":
+        return None
+    by_name = {v: k for k, v in ISA_NAMES.items()}
+    if numba.config.DISABLE_JIT:  # the NumPy tile runs anywhere
+        return by_name.get(wanted, AVX2)
+    features = _target_features()
+    if features is None or "avx2" not in features:
+        return None
+    available = [AVX2]
+    if "avxvnni" in features or {"avx512vnni", "avx512vl"} <= features:
+        available.append(VNNI256)
+    if {"avx512vnni", "avx512bw", "avx512f"} <= features:
+        available.append(VNNI512)
+    if wanted in by_name and by_name[wanted] in available:
+        return by_name[wanted]
+    return min(available)  # the widest
+
+
+ISA: int | None = _choose_isa()
+_FEATURES = None if numba.config.DISABLE_JIT else _target_features()
+
+
+def supported_isas() -> list[int]:
+    """Every variant this CPU can run (for tests and benchmarks)."""
+    if numba.config.DISABLE_JIT:
+        return [VNNI512, VNNI256, AVX2]
+    features = _FEATURES or set()
+    out = []
+    if {"avx512vnni", "avx512bw", "avx512f"} <= features:
+        out.append(VNNI512)
+    if "avxvnni" in features or {"avx512vnni", "avx512vl"} <= features:
+        out.append(VNNI256)
+    if "avx2" in features:
+        out.append(AVX2)
+    return out
+
+
+def padded(size: int, multiple: int) -> int:
+    return -(-size // multiple) * multiple
+
+
+# ---------------------------------------------------------------- Prepare-time (Python)
+
+def packed_buffer(n: int, k: int, isa: int) -> np.ndarray:
+    """A zeroed int8 [Np / NR, Kp / G, NR, G] buffer: the layout ``tile_product`` reads b from."""
+    nr, g = TILE_COLS[isa], K_GROUP[isa]
+    return np.zeros((padded(max(n, 1), nr) // nr, padded(k, g) // g, nr, g), np.int8)
+
+
+def pack_columns(b_nk: np.ndarray, isa: int) -> np.ndarray:
+    """[N, K] int8 -> the packed layout (zero padded)."""
+    n, k = b_nk.shape
+    packed = packed_buffer(n, k, isa)
+    blocks, groups, nr, g = packed.shape
+    full = np.zeros((blocks * nr, groups * g), np.int8)
+    full[:n, :k] = b_nk
+    packed[...] = full.reshape(blocks, nr, groups, g).transpose(0, 2, 1, 3)
+    return packed
+
+
+def column_sums(b_nk: np.ndarray) -> np.ndarray:
+    """Σ_k b[n, k] as int64 [N]."""
+    return b_nk.astype(np.int64).sum(axis=1)
+
+
+def a_spec(m: int, k: int, isa: int, tag: str = "a") -> tuple:
+    """Scratch spec of the [Mp, Kp] buffer for the shifted left operand."""
+    return (tag, (padded(max(m, 1), TILE_ROWS[isa]), padded(k, K_GROUP[isa])), np.dtype(A_DTYPE[isa]))
+
+
+def acc_spec(m: int, n: int, isa: int, tag: str = "acc") -> tuple:
+    """Scratch spec of the int32 [Mp, Np] accumulator."""
+    return (tag, (padded(max(m, 1), TILE_ROWS[isa]), padded(max(n, 1), TILE_COLS[isa])), np.dtype(np.int32))
+
+
+class _ThreadScratch(threading.local):
+    def __init__(self):
+        self.buffers: dict[tuple, np.ndarray] = {}
+
+
+_SCRATCH = _ThreadScratch()
+
+
+def scratch(specs: tuple) -> tuple:
+    """Work buffers for one Eval, shared by every op of every interpreter run on this thread.
+
+    ``specs`` is a tuple of (tag, shape, dtype); the same spec always gives the same zero-initialised
+    array on one thread (ops run one after another), so a model with 363 FULLY_CONNECTED ops keeps a
+    few hundred kilobytes of accumulators hot in cache instead of 80 MB cold. Contents are not kept
+    between Evals: kernels overwrite what they read (``offset_rows`` also zeroes a's k padding).
+    """
+    buffers = _SCRATCH.buffers
+    out = []
+    for spec in specs:
+        buf = buffers.get(spec)
+        if buf is None:
+            buf = buffers[spec] = np.zeros(spec[1], spec[2])
+        out.append(buf)
+    return tuple(out)
+
+
+# ---------------------------------------------------------------- the micro-kernel
+
+def _tile_codegen(isa: int, context, builder, a_type, b_type, acc_type, args):
+    """LLVM IR of one MR x NR tile: acc[m0:m0+MR, blk*NR:(blk+1)*NR] = Σ over all k groups.
+
+    Per k group j: NV vector loads of the packed b, and per row one 4-byte load of a (4 u8, or 2
+    int16) broadcast to every lane; then one VPDPBUSD (or VPMADDWD + add) per accumulator.
+    """
+    i8, i16, i32, i64 = ir.IntType(8), ir.IntType(16), ir.IntType(32), ir.IntType(64)
+    lanes, mr, nr, g = _LANES[isa], TILE_ROWS[isa], TILE_COLS[isa], K_GROUP[isa]
+    vi32 = ir.VectorType(i32, lanes)
+    a_arr = context.make_array(a_type)(context, builder, args[0])
+    b_arr = context.make_array(b_type)(context, builder, args[2])
+    acc_arr = context.make_array(acc_type)(context, builder, args[4])
+    m0 = args[1] if args[1].type == i64 else builder.sext(args[1], i64)
+    blk = args[3] if args[3].type == i64 else builder.sext(args[3], i64)
+    a_row = builder.extract_value(a_arr.strides, 0)  # bytes
+    acc_row = builder.extract_value(acc_arr.strides, 0)
+    groups = builder.extract_value(b_arr.shape, 1)
+    c = lambda v: ir.Constant(i64, v)  # noqa: E731
+    a_base = builder.add(builder.ptrtoint(a_arr.data, i64), builder.mul(m0, a_row))
+    b_base = builder.add(builder.ptrtoint(b_arr.data, i64), builder.mul(blk, builder.mul(groups, c(nr * g))))
+    acc_base = builder.add(builder.ptrtoint(acc_arr.data, i64),
+                           builder.add(builder.mul(m0, acc_row), builder.mul(blk, c(nr * 4))))
+    module = builder.module
+    if isa == AVX2:
+        v16 = ir.VectorType(i16, 2 * lanes)
+        fn = module.globals.get("llvm.x86.avx2.pmadd.wd") or ir.Function(
+            module, ir.FunctionType(vi32, [v16, v16]), "llvm.x86.avx2.pmadd.wd")
+    else:
+        name = f"llvm.x86.avx512.vpdpbusd.{32 * lanes}"
+        fn = module.globals.get(name) or ir.Function(module, ir.FunctionType(vi32, [vi32] * 3), name)
+
+    entry = builder.block
+    head = builder.append_basic_block("tile.head")
+    body = builder.append_basic_block("tile.body")
+    done = builder.append_basic_block("tile.done")
+    builder.branch(head)
+    builder.position_at_end(head)
+    j = builder.phi(i64)
+    j.add_incoming(c(0), entry)
+    accs = [[builder.phi(vi32) for _ in range(_VECTORS)] for _ in range(mr)]
+    for row in accs:
+        for p in row:
+            p.add_incoming(ir.Constant(vi32, None), entry)
+    builder.cbranch(builder.icmp_signed("<", j, groups), body, done)
+
+    builder.position_at_end(body)
+    b_j = builder.add(b_base, builder.mul(j, c(nr * g)))
+    bs = []
+    for v in range(_VECTORS):
+        addr = builder.add(b_j, c(v * lanes * g))
+        if isa == AVX2:  # 8 columns x 2 int8 -> 16 int16
+            raw = builder.load(builder.inttoptr(addr, ir.VectorType(i8, 2 * lanes).as_pointer()), align=1)
+            bs.append(builder.sext(raw, ir.VectorType(i16, 2 * lanes)))
+        else:
+            bs.append(builder.load(builder.inttoptr(addr, vi32.as_pointer()), align=1))
+    new = []
+    a_j = builder.add(a_base, builder.mul(j, c(4)))  # 4 bytes of a per group
+    for r in range(mr):
+        word = builder.load(builder.inttoptr(builder.add(a_j, builder.mul(c(r), a_row)), i32.as_pointer()), align=1)
+        splat = builder.shuffle_vector(builder.insert_element(ir.Constant(vi32, ir.Undefined), word, ir.Constant(i32, 0)),
+                                       ir.Constant(vi32, ir.Undefined), ir.Constant(ir.VectorType(i32, lanes), None))
+        row = []
+        for v in range(_VECTORS):
+            if isa == AVX2:
+                pairs = builder.call(fn, [builder.bitcast(splat, bs[v].type), bs[v]])
+                row.append(builder.add(accs[r][v], pairs))
+            else:
+                row.append(builder.call(fn, [accs[r][v], splat, bs[v]]))  # (acc, u8 a, s8 b)
+        new.append(row)
+    j_next = builder.add(j, c(1))
+    end = builder.block
+    builder.branch(head)
+    j.add_incoming(j_next, end)
+    for r in range(mr):
+        for v in range(_VECTORS):
+            accs[r][v].add_incoming(new[r][v], end)
+
+    builder.position_at_end(done)
+    for r in range(mr):
+        for v in range(_VECTORS):
+            addr = builder.add(acc_base, builder.add(builder.mul(c(r), acc_row), c(v * lanes * 4)))
+            builder.store(accs[r][v], builder.inttoptr(addr, vi32.as_pointer()), align=1)
+
+
+def _supported_by_target(isa: int) -> bool:
+    return isa in supported_isas()
+
+
+@intrinsic(prefer_literal=True)
+def _tile_intrinsic(typingctx, isa, a, m0, b, blk, acc):
+    if not isinstance(isa, types.IntegerLiteral):
+        return None
+    sig = types.void(isa, a, m0, b, blk, acc)
+    which = isa.literal_value
+
+    def codegen(context, builder, signature, args):
+        if _supported_by_target(which):  # other variants are never called: emit nothing for them
+            _tile_codegen(which, context, builder, signature.args[1], signature.args[3], signature.args[5], args[1:])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+def _tile_numpy(isa, a, m0, b, blk, acc):
+    """The same tile in NumPy (NUMBA_DISABLE_JIT=1): exact int64 product, wrapped to int32."""
+    mr, nr = TILE_ROWS[isa], TILE_COLS[isa]
+    b_kn = b[blk].transpose(0, 2, 1).reshape(-1, nr)  # [Kp/G, G, NR] -> [Kp, NR]
+    product = a[m0:m0 + mr].astype(np.int64) @ b_kn.astype(np.int64)
+    acc[m0:m0 + mr, blk * nr:(blk + 1) * nr] = ((product + 2**31) % 2**32 - 2**31).astype(np.int32)
+
+
+tile_product = _tile_numpy if numba.config.DISABLE_JIT else _tile_intrinsic
+
+
+# ---------------------------------------------------------------- jitted drivers
+
+@jit
+def int8_gemm(isa, a, b, acc):
+    """acc = a @ b.T in int32 (wrapping): a [Mp, Kp] (x + 128), b packed by :func:`pack_columns`.
+
+    Loops over column blocks (a block of b, K x NR bytes, stays in L1) and row tiles.
+    """
+    rows = TILE_ROWS[isa]
+    if a.shape[1] != b.shape[1] * K_GROUP[isa] or b.shape[2] != TILE_COLS[isa] or a.shape[0] % rows != 0 \
+            or acc.shape[0] != a.shape[0] or acc.shape[1] != b.shape[0] * TILE_COLS[isa]:
+        raise ValueError("int8_gemm: operand shapes do not match the tile layout")
+    for blk in range(b.shape[0]):
+        for m0 in range(0, a.shape[0], rows):
+            if isa == VNNI512:
+                tile_product(VNNI512, a, m0, b, blk, acc)
+            elif isa == VNNI256:
+                tile_product(VNNI256, a, m0, b, blk, acc)
+            else:
+                tile_product(AVX2, a, m0, b, blk, acc)
+
+
+@jit
+def offset_rows(x, a, row_sums, want_sums):
+    """a[m, k] = x[m, k] + 128 for the [M, K] int8 x, a[m, K:] = 0 (so whatever the padding of b
+    holds adds nothing); row_sums[m] = Σ_k x[m, k] when ``want_sums`` (the per-row correction term
+    needs it only for a non-zero b offset). Rows of a past M are left as they are: their results
+    are never read."""
+    m_size, k_size = x.shape
+    for m in range(m_size):
+        for k in range(k_size):
+            a[m, k] = np.int64(x[m, k]) + 128
+        for k in range(k_size, a.shape[1]):
+            a[m, k] = 0
+        if want_sums:
+            total = np.int64(0)
+            for k in range(k_size):
+                total += x[m, k]
+            row_sums[m] = total
+
+
+@jit
+def pack_columns_kn(b_kn, packed, sums):
+    """Run-time version of :func:`pack_columns` for an operand stored [K, N] (a BATCH_MATMUL rhs):
+    packed[n // NR, k // G, n % NR, k % G] = b[k, n] (zero beyond K and N); sums[n] = Σ_k b[k, n].
+    G and NR are read from ``packed``'s shape."""
+    k_size, n_size = b_kn.shape
+    blocks, groups, nr, g = packed.shape
+    for blk in range(blocks):
+        for grp in range(groups):
+            for gi in range(g):
+                k = grp * g + gi
+                for c in range(nr):
+                    n = blk * nr + c
+                    packed[blk, grp, c, gi] = b_kn[k, n] if k < k_size and n < n_size else 0
+    for n in range(n_size):
+        sums[n] = 0
+    for k in range(k_size):
+        for n in range(n_size):
+            sums[n] += b_kn[k, n]
+
+
+@jit
+def pack_columns_nk(b_nk, packed, sums):
+    """Like :func:`pack_columns_kn` for an operand stored [N, K] (run-time FULLY_CONNECTED weights,
+    BATCH_MATMUL with adj_y)."""
+    n_size, k_size = b_nk.shape
+    blocks, groups, nr, g = packed.shape
+    for blk in range(blocks):
+        for grp in range(groups):
+            for c in range(nr):
+                n = blk * nr + c
+                for gi in range(g):
+                    k = grp * g + gi
+                    packed[blk, grp, c, gi] = b_nk[n, k] if k < k_size and n < n_size else 0
+    for n in range(n_size):
+        total = np.int64(0)
+        for k in range(k_size):
+            total += b_nk[n, k]
+        sums[n] = total
+
+
+@jit
+def offset_columns(x_km, a, row_sums, want_sums):
+    """Like :func:`offset_rows` for a left operand stored transposed, [K, M] (BATCH_MATMUL adj_x):
+    a[m, k] = x[k, m] + 128, a[m, K:] = 0, row_sums[m] = Σ_k x[k, m] when ``want_sums``."""
+    k_size, m_size = x_km.shape
+    for m in range(m_size):
+        for k in range(k_size, a.shape[1]):
+            a[m, k] = 0
+        row_sums[m] = 0
+    for k in range(k_size):
+        for m in range(m_size):
+            a[m, k] = np.int64(x_km[k, m]) + 128
+    if want_sums:
+        for k in range(k_size):
+            for m in range(m_size):
+                row_sums[m] += x_km[k, m]
