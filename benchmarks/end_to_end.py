@@ -1,0 +1,232 @@
+"""litelens against the official interpreter on the full 24-layer MobileBERT, in one process, interleaved.
+
+    .venv/bin/python benchmarks/end_to_end.py                      # int8, float32, dynamic
+    .venv/bin/python benchmarks/end_to_end.py --flavors int8 --rounds 15 --markdown
+
+For each flavor: build the model with the factory (cached in .cache/models), load it in every engine
+- litelens (reference kernels, one thread; once plain, once with preserve_all_tensors=True) and the
+official interpreter (ai-edge-litert) with the xnnpack (AUTO), optimized
+(BUILTIN_WITHOUT_DEFAULT_DELEGATES) and reference (BUILTIN_REF) resolvers, one thread each - check
+that litelens's output equals the reference's bit for bit, warm up, then time ``invoke`` round by
+round, every engine once per round in a rotating order, so machine noise hits all engines alike.
+
+Columns: median wall time of one invoke and its spread (interquartile range), the median CPU time of
+the invoking thread (on a busy machine the steadier figure), litelens's time divided by the
+engine's (from the same rounds: < 1 means litelens is faster), tweets per second (one 128-token
+text per invoke, 1 / median wall time) and peak memory: the resident set added by loading,
+allocating and running the model once, measured in a fresh process per engine (``--no-memory``
+skips it).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))  # factory_cache
+
+SEQ = 128
+ENGINES = ("litelens", "litelens+preserve", "xnnpack", "optimized", "reference")
+
+
+def model_bytes(flavor: str, path: str | None) -> bytes:
+    if path:
+        return Path(path).read_bytes()
+    from factory_cache import factory_model
+
+    return factory_model("mobilebert", flavor)
+
+
+def text_inputs(seq: int = SEQ) -> dict[str, np.ndarray]:
+    """A real text (two corpus tweets), tokenized to [1, seq] int32 ids, mask and segments."""
+    from litelens.tokenizer import corpus_texts, encode
+
+    corpus = corpus_texts()
+    return encode(corpus[5] + " " + corpus[6], seq=seq)
+
+
+def make_engine(name: str, content: bytes):
+    """An allocated interpreter with inputs set, and its invoke."""
+    if name.startswith("litelens"):
+        import litelens
+
+        interp = litelens.Interpreter(model_content=content, num_threads=1,
+                                      preserve_all_tensors=name.endswith("preserve"))
+        interp.allocate_tensors()
+    else:
+        from litelens.official import official_interpreter
+
+        interp = official_interpreter(content, name, num_threads=1, preserve_all_tensors=False)
+    by_name = {d["name"]: d for d in interp.get_input_details()}
+    for key, value in text_inputs().items():
+        detail = by_name[key]
+        interp.set_tensor(detail["index"], np.asarray(value, dtype=detail["dtype"]))
+    return interp
+
+
+def output_of(interp) -> np.ndarray:
+    return interp.get_tensor(interp.get_output_details()[0]["index"])
+
+
+@dataclass
+class Timing:
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+
+
+def time_interleaved(engines: dict, rounds: int, warmup: int = 2) -> dict[str, Timing]:
+    for interp in engines.values():
+        for _ in range(warmup):
+            interp.invoke()
+    timings = {name: Timing() for name in engines}
+    names = list(engines)
+    for r in range(rounds):
+        order = names[r % len(names):] + names[:r % len(names)]  # rotate who goes first
+        for name in order:
+            interp = engines[name]
+            w0, c0 = time.perf_counter(), time.thread_time()
+            interp.invoke()
+            c1, w1 = time.thread_time(), time.perf_counter()
+            timings[name].wall.append(w1 - w0)
+            timings[name].cpu.append(c1 - c0)
+    return timings
+
+
+def status_kb(key: str) -> int:
+    """A line of /proc/self/status in kB (VmRSS: resident now; VmHWM: peak of this process image -
+    unlike ru_maxrss, not inherited from the parent across fork and exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise KeyError(key)
+
+
+def memory_probe(engine: str, flavor: str, path: str) -> dict:
+    """In a fresh process: resident memory after imports, and the peak after load + allocate + invoke."""
+    code = (
+        "import sys, json; sys.path.insert(0, {bench!r})\n"
+        "import end_to_end as e, numpy, litelens, litelens.official\n"
+        "from ai_edge_litert.interpreter import Interpreter\n"
+        "base = e.status_kb('VmRSS')\n"
+        "content = open({path!r}, 'rb').read()\n"
+        "interp = e.make_engine({engine!r}, content); interp.invoke()\n"
+        "peak = e.status_kb('VmHWM')\n"
+        "acts = sum(a.nbytes for a in getattr(interp, '_arrays', {{}}).values())\n"
+        "print(json.dumps(dict(base_kb=base, peak_kb=peak, activations=acts)))\n"
+    ).format(bench=str(Path(__file__).parent), path=path, engine=engine)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    from litelens.kernels import int_gemm
+
+    isa = int_gemm.ISA_NAMES.get(int_gemm.ISA, "none (float BLAS)")
+    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, Python "
+            f"{platform.python_version()}; litelens integer kernel: {isa}; one thread per engine")
+
+
+def quartiles(values: list[float]) -> tuple[float, float, float]:
+    q1, med, q3 = np.percentile(values, [25, 50, 75])
+    return float(q1), float(med), float(q3)
+
+
+def run_flavor(flavor: str, args) -> list[dict]:
+    content = model_bytes(flavor, args.model)
+    path = REPO / ".cache" / "bench" / f"mobilebert-{flavor}.tflite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    engines = {name: make_engine(name, content) for name in args.engines}
+    for interp in engines.values():
+        interp.invoke()
+    exact = None
+    if "litelens" in engines and "reference" in engines:
+        exact = bool(np.array_equal(output_of(engines["litelens"]), output_of(engines["reference"])))
+    timings = time_interleaved(engines, args.rounds)
+    base = statistics.median(timings["litelens"].wall) if "litelens" in timings else None
+    base_cpu = statistics.median(timings["litelens"].cpu) if "litelens" in timings else None
+    rows = []
+    for name in engines:
+        t = timings[name]
+        q1, med, q3 = quartiles(t.wall)
+        cpu = statistics.median(t.cpu)
+        row = dict(model=f"MobileBERT-24 seq{SEQ}", flavor=flavor, engine=name, median_ms=1e3 * med,
+                   iqr_ms=1e3 * (q3 - q1), cpu_ms=1e3 * cpu,
+                   ratio=None if base is None else base / med,
+                   ratio_cpu=None if base_cpu is None else base_cpu / cpu,
+                   tweets_per_s=1.0 / med, exact=exact if name.startswith("litelens") else None,
+                   model_mb=len(content) / 1e6)
+        if not args.no_memory:
+            probe = memory_probe(name, flavor, str(path))
+            row["peak_mb"] = (probe["peak_kb"] - probe["base_kb"]) / 1024
+            if probe["activations"]:
+                row["activations_mb"] = probe["activations"] / 1e6
+        rows.append(row)
+    return rows
+
+
+def render(rows: list[dict], markdown: bool) -> str:
+    head = ["model", "flavor", "engine", "median ms (IQR)", "CPU ms", "litelens ÷ engine (wall / CPU)",
+            "tweets/s", "peak MB"]
+    lines = []
+    for r in rows:
+        ratio = "—" if r["ratio"] is None else f"{r['ratio']:.2f} / {r['ratio_cpu']:.2f}"
+        peak = f"{r['peak_mb']:.0f}" if "peak_mb" in r else "—"
+        engine = r["engine"] + (" (bit-exact)" if r.get("exact") else " (DIFFERS)" if r.get("exact") is False else "")
+        lines.append([r["model"], r["flavor"], engine, f"{r['median_ms']:.1f} ({r['iqr_ms']:.1f})",
+                      f"{r['cpu_ms']:.1f}", ratio, f"{r['tweets_per_s']:.1f}", peak])
+    if markdown:
+        out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        out += ["| " + " | ".join(line) + " |" for line in lines]
+        return "\n".join(out)
+    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(head)]
+    fmt = "  ".join("{:<%d}" % w for w in widths)
+    return "\n".join([fmt.format(*head)] + [fmt.format(*line) for line in lines])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--flavors", default="int8,float32,dynamic")
+    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--model", help="a .tflite to use instead of the factory model (one flavor)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the per-engine memory processes")
+    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--json", help="also write the rows here")
+    args = parser.parse_args(argv)
+    args.engines = [e for e in args.engines.split(",") if e]
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    rows = []
+    for flavor in args.flavors.split(","):
+        rows += run_flavor(flavor, args)
+        print(render(rows, args.markdown), flush=True) if flavor == args.flavors.split(",")[-1] else None
+    print()
+    print(f"Machine: {machine()}. Load average while running: {os.getloadavg()[0]:.1f}.")
+    model_mb = {r["flavor"]: r["model_mb"] for r in rows}
+    print("Model files: " + ", ".join(f"{f} {mb:.1f} MB" for f, mb in model_mb.items()))
+    if args.json:
+        Path(args.json).write_text(json.dumps(dict(machine=machine(), rows=rows), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
