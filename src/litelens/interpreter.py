@@ -22,6 +22,7 @@ from litelens.errors import InputError, ModelError
 from litelens.model import ModelInfo, SubgraphInfo, load_model
 from litelens.ops import lookup
 from litelens.ops.base import Node, Op, TensorArg
+from litelens.threads import blas_threads
 
 DEFAULT_MAX_TENSOR_BYTES = 4 << 30  # refuse models whose tensors need more than this much memory
 FLAVORS = ("reference",)
@@ -38,8 +39,15 @@ class _Step:
     outputs: list[np.ndarray]
 
 
+def _is_buffer_spec(value) -> bool:
+    return (isinstance(value, tuple) and len(value) == 3 and isinstance(value[0], str)
+            and isinstance(value[1], tuple) and isinstance(value[2], np.dtype))
+
+
 def _array_bytes(value, depth: int = 0, seen: set | None = None) -> int:
-    """Bytes of the NumPy arrays inside Prepare's params (dataclasses, tuples, lists, dicts), each once."""
+    """Bytes of the NumPy arrays inside Prepare's params (dataclasses, tuples, lists, dicts), each once,
+    and of the work buffers an op declares there to get at Eval: ``(tag, shape, dtype)`` specs
+    (``int_gemm.scratch``)."""
     seen = set() if seen is None else seen
     if isinstance(value, np.ndarray):
         base = value if value.base is None else value.base
@@ -47,6 +55,11 @@ def _array_bytes(value, depth: int = 0, seen: set | None = None) -> int:
             return 0  # a view (of a constant, or of an array counted already)
         seen.add(id(base))
         return value.nbytes
+    if _is_buffer_spec(value):
+        count = 1
+        for d in value[1]:
+            count *= int(d)
+        return count * value[2].itemsize
     if depth > 4:
         return 0
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -346,13 +359,14 @@ class Interpreter:
         inspection use it; a plain invoke pays nothing for it.
         """
         self._require_allocated()
-        if observer is None:
+        with blas_threads(self.num_threads):
+            if observer is None:
+                for step in self._steps:
+                    _eval(step)
+                return
             for step in self._steps:
                 _eval(step)
-            return
-        for step in self._steps:
-            _eval(step)
-            observer(step.node, step.params, step.inputs, step.outputs)
+                observer(step.node, step.params, step.inputs, step.outputs)
 
     @property
     def nodes(self) -> list[Node]:
@@ -376,7 +390,10 @@ class Interpreter:
             return np.array(t.data)
         if index not in self._arrays:
             raise ValueError(f"tensor {index} '{t.name}' has no value (it is not used by the graph)")
-        return self._arrays[index].copy()
+        try:
+            return self._arrays[index].copy()
+        except MemoryError:
+            raise ModelError(f"tensor {index} '{t.name}': out of memory copying it") from None
 
     def tensor(self, tensor_index: int):
         """Like the official API: a function returning a view of the tensor's buffer."""

@@ -327,7 +327,7 @@ def _options(r: _Reader, op, index: int, opcode: str):
     if expected is None:
         return None, options_name  # an op without options ignores a table, like the official runtime
     if options_name != expected:
-        raise ModelError(f"malformed model: op {index} {opcode} has a {options_name} option table; "
+        raise ModelError(f"malformed model: op {index} {opcode} has the option table {options_name}; "
                          f"{opcode} takes {expected}")
     if not 0 <= table.Pos <= r.size - 4:
         raise ModelError(f"malformed model: op {index} {opcode}: its {options_name} table is outside the file")

@@ -200,6 +200,16 @@ def test_an_output_shape_over_the_cap_is_refused():
     refused(content, r"'y' of shape \[65536, 65536\].*max_tensor_bytes", "allocate")
 
 
+def test_work_buffers_count_against_the_cap():
+    """An int8 FULLY_CONNECTED with 20000 rows of K = 6: 200 kB of tensors, but its Eval works on rows
+    padded to the integer kernel's tile (or widened to float), several MB: refused at allocate, not
+    allocated at invoke (found by the fuzzer: a 64 MB input made a 2.5 GB scratch)."""
+    content = fc_model(x=Tensor([20000, 6], "int8", "x", scale=0.05, zero_point=-3),
+                       y=Tensor([20000, 4], "int8", "y", scale=0.1, zero_point=2)).to_bytes()
+    run(content, max_tensor_bytes=64 << 20)
+    refused(content, "op 0 FULLY_CONNECTED: its work buffers and tables", "allocate", max_tensor_bytes=1 << 20)
+
+
 def test_a_zero_dimension_does_not_hide_huge_ones():
     """[0, 2**31-1, 2**31-1] holds no element, but loops over its other dimensions would never end."""
     x = Tensor([0, 2**31 - 1, 2**31 - 1], "float32", "x")
@@ -294,8 +304,8 @@ def test_tensor_of_a_type_litelens_does_not_compute_with():
 def test_wrong_option_table():
     model = fc_model()
     model.operators[0].options, model.operators[0].options_table = {"new_shape": [4]}, "ReshapeOptions"
-    refused(model.to_bytes(), "FULLY_CONNECTED has a ReshapeOptions option table; FULLY_CONNECTED takes "
-                              "FullyConnectedOptions", "load")
+    refused(model.to_bytes(), "op 0 FULLY_CONNECTED has the option table ReshapeOptions; FULLY_CONNECTED "
+                              "takes FullyConnectedOptions", "load")
 
 
 def test_option_table_on_an_op_without_options_is_ignored_like_the_official_runtime():

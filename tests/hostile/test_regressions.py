@@ -40,15 +40,19 @@ def test_litelens_refuses_each_case_clearly():
 @pytest.mark.official
 def test_the_official_interpreter_still_crashes():
     """Why each case is kept. If a newer official release stops crashing on some, they are listed
-    (skip, not failure: the litelens test above is what guards litelens)."""
+    (skip, not failure: the litelens test above is what guards litelens). Memory corruption makes the
+    official outcome vary from run to run: any fatal signal counts as a crash, and a case counts as
+    fixed only if it survives three runs."""
     pytest.importorskip("ai_edge_litert")
-    report = run_cases(_specs(), workers=2, timeout=60, official=True)
-    fixed = []
-    for r in report.results:
-        expected = MANIFEST[Path(r.spec["seed"]).name]
-        if r.status == "crash":
-            assert expected["official"] in r.message, f"{r.spec['seed']}: {r.message}"
-        else:
-            fixed.append(f"{Path(r.spec['seed']).name}: {r.status} {r.message[:120]}")
+    specs = _specs()
+    for _ in range(3):  # each round reruns the cases that survived the last one
+        report = run_cases(specs, workers=2, timeout=60, official=True)
+        for r in report.results:
+            if r.status == "crash":
+                assert re.search("SIGSEGV|SIGABRT|SIGBUS|SIGILL|SIGFPE", r.message), f"{r.spec['seed']}: {r.message}"
+        specs = [r.spec for r in report.results if r.status != "crash"]
+        if not specs:
+            break
+    fixed = [Path(s["seed"]).name for s in specs]
     if fixed:
-        pytest.skip("the official interpreter no longer crashes on: " + "; ".join(fixed))
+        pytest.skip("the official interpreter no longer crashes on: " + ", ".join(sorted(fixed)))

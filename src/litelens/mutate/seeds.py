@@ -153,7 +153,8 @@ def _hand_made() -> dict[str, callable]:
                                     {"keep_dims": True}),
         "hand:sum-float": lambda: s("SUM", [_f([2, 3, 4]), _c([0])], [_f([3, 4])], {"keep_dims": False}),
         "hand:l2norm-int8": lambda: s("L2_NORMALIZATION", [_q([2, 8])], [_q([2, 8], scale=1 / 128)]),
-        "hand:quantize-requant": lambda: s("QUANTIZE", [_q([3, 4], zero_point=2)], [_q([3, 4], scale=0.02, zero_point=-9)]),
+        "hand:quantize-requant": lambda: s("QUANTIZE", [_q([3, 4], zero_point=2)],
+                                           [_q([3, 4], scale=0.02, zero_point=-9)]),
         "hand:quantize-float-int16": lambda: s("QUANTIZE", [_f([3, 4])], [_q([3, 4], "int16", scale=1e-3)]),
         "hand:dequantize-int8": lambda: s("DEQUANTIZE", [_q([5], zero_point=-4)], [_f([5])]),
         "hand:fc-int8-per-channel": lambda: s(
@@ -184,11 +185,8 @@ def structured_seeds() -> dict[str, callable]:
 
 
 def structured_seed(name: str) -> Model:
-    model = structured_seeds()[name]()
-    if isinstance(model, Model) and name.startswith("whole:"):  # cached: give out a copy
-        model = Model([t.copy() for t in model.tensors], list(model.operators), list(model.graph_inputs()),
-                      list(model.graph_outputs()), model.signature, model.description, model.subgraph_name)
-    return model
+    """The seed model ``name``. It may be shared (cached): mutators work on a copy (``copy_model``)."""
+    return structured_seeds()[name]()
 
 
 @functools.lru_cache(maxsize=None)

@@ -41,11 +41,13 @@ def fill_inputs(interp, rng) -> None:
                 lo, hi = max(lo, int(info.min)), min(hi, int(info.max))
             else:
                 lo, hi = int(info.min), int(info.max)
-            value = rng.integers(lo, hi + 1, size=shape).astype(dtype)
+            value = rng.integers(lo, hi + 1, size=shape, dtype=dtype)  # no int64 temporary: inputs can be big
         elif dtype.kind == "b":
-            value = rng.integers(0, 2, size=shape).astype(bool)
+            value = rng.integers(0, 2, size=shape, dtype=np.uint8).astype(bool)
         else:
-            value = (rng.standard_normal(shape) * 3).astype(dtype)
+            value = rng.standard_normal(shape, dtype=np.float32)
+            value *= 3
+            value = value.astype(dtype, copy=False)
             if value.size and rng.integers(4) == 0:
                 value.reshape(-1)[int(rng.integers(value.size))] = rng.choice([np.nan, np.inf, -np.inf, 0.0])
         interp.set_tensor(d["index"], value)
@@ -161,6 +163,22 @@ def self_test(what: str) -> tuple[str, str, str]:
     return "ok", "selftest", ""
 
 
+def forget_scratch() -> None:
+    """Drop the int8 GEMM's per-thread work buffers between cases.
+
+    ``int_gemm.scratch`` keeps one buffer per distinct (shape, dtype) for the life of the thread; across
+    thousands of models of random shapes they would fill the worker's address space and turn later cases
+    into MemoryErrors that are not theirs. (Each model's own need is counted against max_tensor_bytes.)
+    """
+    try:
+        from litelens.kernels import int_gemm
+    except ImportError:
+        return
+    buffers = getattr(getattr(int_gemm, "_SCRATCH", None), "buffers", None)
+    if isinstance(buffers, dict):
+        buffers.clear()
+
+
 def limit_memory(megabytes: int) -> None:
     limit = megabytes << 20
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -205,6 +223,7 @@ def main(argv: list[str]) -> int:
                                     "message": f"{type(err).__name__}: {err}", "seconds": 0.0}) + "\n")
             continue
         rng = case_rng({**spec, "n": spec["n"] + 1})
+        forget_scratch()
         if args.official:
             status, stage, message = run_official(data, rng)
         else:
