@@ -33,9 +33,16 @@ def _match_text_input(name: str) -> str | None:
     return None
 
 
-def text_inputs(interp, text: str) -> dict[int, np.ndarray]:
-    """Tokenize ``text`` for a BERT-style model whose inputs are input_ids/input_mask/segment_ids."""
-    from litelens.tokenizer import encode
+def text_inputs(interp, text: str, vocab_path: str | os.PathLike | None = None) -> dict[int, np.ndarray]:
+    """Tokenize ``text`` for a BERT-style model whose inputs are input_ids/input_mask/segment_ids.
+
+    ``vocab_path``: the model's WordPiece ``vocab.txt`` (default: litelens's sample vocabulary, which
+    fits the factory's models; a real checkpoint needs its own).
+    """
+    from litelens.tokenizer import VOCAB_PATH, encode
+
+    if vocab_path is not None and not Path(vocab_path).is_file():
+        raise InputError(f"vocabulary file not found: {vocab_path}")
 
     details = {d["index"]: d for d in interp.get_input_details()}
     mapping = {}
@@ -48,7 +55,7 @@ def text_inputs(interp, text: str) -> dict[int, np.ndarray]:
     seqs = {int(details[i]["shape"][-1]) for i in mapping}
     if len(seqs) != 1:
         raise InputError(f"the text inputs disagree on sequence length: {sorted(seqs)}")
-    encoded = encode(text, seq=seqs.pop())
+    encoded = encode(text, seq=seqs.pop(), vocab_path=vocab_path or VOCAB_PATH)
     out = {}
     for index, key in mapping.items():
         dtype = np.dtype(details[index]["dtype"])

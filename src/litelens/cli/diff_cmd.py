@@ -20,6 +20,8 @@ def add_parser(subparsers) -> None:
     source = p.add_mutually_exclusive_group()
     source.add_argument("--text", help="text to tokenize (WordPiece) for a BERT-style model")
     source.add_argument("--inputs", metavar="FILE.npz", help="input arrays keyed by input name (or index)")
+    p.add_argument("--vocab", help="WordPiece vocab.txt for --text (default: litelens's sample vocabulary, "
+                   "which fits the factory models; give a real checkpoint's own)")
     source.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy",
                         help="one input array (repeatable)")
     p.add_argument("--against", default="reference,optimized,xnnpack",
@@ -41,7 +43,7 @@ def _inputs(args, interp):
     from litelens.inputs import file_inputs, text_inputs
 
     if args.text is not None:
-        return text_inputs(interp, args.text), f"text {args.text!r}"
+        return text_inputs(interp, args.text, args.vocab), f"text {args.text!r}"
     if args.inputs:
         return file_inputs(interp, [args.inputs]), args.inputs
     if args.input:

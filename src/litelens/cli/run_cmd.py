@@ -17,6 +17,8 @@ def add_parser(subparsers) -> None:
     source.add_argument("--text", help="text to tokenize (WordPiece) for a BERT-style model")
     source.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy",
                         help="an input array (repeatable), or one FILE.npz keyed by input name")
+    p.add_argument("--vocab", help="WordPiece vocab.txt for --text (default: litelens's sample vocabulary, "
+                   "which fits the factory models; give a real checkpoint's own)")
     p.add_argument("--labels", help="comma-separated class names for a classifier output, e.g. "
                    "negative,neutral,positive")
     p.add_argument("--flavor", default="reference", help="whose kernels to reproduce (default: reference)")
@@ -35,7 +37,7 @@ def main(args: argparse.Namespace) -> int:
     interp = litelens.Interpreter(model_path=args.model, flavor=args.flavor)
     interp.allocate_tensors()
     if args.text is not None:
-        inputs = text_inputs(interp, args.text)
+        inputs = text_inputs(interp, args.text, args.vocab)
     elif args.input:
         inputs = file_inputs(interp, args.input)
     else:
