@@ -43,6 +43,7 @@ from numba.core import types
 from numba.extending import intrinsic
 
 from litelens.kernels.config import jit
+from litelens.kernels.fixedpoint import wrap_int32
 
 # Instruction sets, and per set: tile rows MR, tile columns NR, k group G, dtype of a.
 VNNI512, VNNI256, AVX2 = 0, 1, 2
@@ -386,3 +387,15 @@ def offset_columns(x_km, a, row_sums, want_sums):
         for k in range(k_size):
             for m in range(m_size):
                 row_sums[m] += x_km[k, m]
+
+
+@jit
+def exact_products(isa, x, a, row_sums, b_packed, b_sums, acc):
+    """acc[m, n] = Σ_k x[m, k] * b[n, k] in int32 (wrapping) for m < M, n < N: the raw int8 dot
+    products, from Σ (x + 128) b - 128 Σ_k b. x [M, K] int8 (values, any integer dtype in int8
+    range); b packed with its column sums ``b_sums`` [N]."""
+    offset_rows(x, a, row_sums, False)
+    int8_gemm(isa, a, b_packed, acc)
+    for m in range(x.shape[0]):
+        for n in range(b_sums.shape[0]):
+            acc[m, n] = wrap_int32(np.int64(acc[m, n]) - 128 * b_sums[n])

@@ -3,7 +3,7 @@
 * ``int_gemm.int8_gemm`` on every instruction set this CPU runs (AVX-512 VNNI, AVX-VNNI, AVX2):
   Σ (x + 128) w in int32 with wrap-around, for edge shapes (1, odd, not multiples of the tile), K up
   to 70000 (the int32 sum wraps), and scratch buffers holding garbage from a previous op.
-* the packing and row-shifting helpers against NumPy.
+* the packing and row-shifting helpers, and the raw products the hybrid path uses, against NumPy.
 * ``requantize_simd``: the 16-lane double requantization against ``requantize_double`` (the scalar
   FULLY_CONNECTED kernel) and the 16-lane MultiplyByQuantizedMultiplier against
   ``multiply_by_quantized_multiplier``, on random and extreme totals, scales, multipliers and shifts;
@@ -72,6 +72,18 @@ def test_packing_helpers_agree(isa):
             pack(operand, packed, sums)
             np.testing.assert_array_equal(packed, reference)
             np.testing.assert_array_equal(sums, g.column_sums(w))
+
+
+@pytest.mark.parametrize("isa", ISAS, ids=lambda i: g.ISA_NAMES[i])
+def test_exact_products_are_the_raw_int8_dot_products(isa):
+    rng = np.random.default_rng(3)
+    for m, k, n in [(1, 1, 1), (5, 37, 9), (128, 512, 33)]:
+        q = rng.integers(-128, 128, (m, k)).astype(np.int8)
+        w = rng.integers(-128, 128, (n, k)).astype(np.int8)
+        a = np.zeros(g.a_spec(m, k, isa)[1], g.A_DTYPE[isa])
+        acc = np.zeros(g.acc_spec(m, n, isa)[1], np.int32)
+        g.exact_products(isa, q, a, np.zeros(a.shape[0], np.int64), g.pack_columns(w, isa), g.column_sums(w), acc)
+        np.testing.assert_array_equal(acc[:m, :n], q.astype(np.int64) @ w.T.astype(np.int64))
 
 
 def test_offset_columns_is_offset_rows_of_the_transpose():

@@ -133,6 +133,12 @@ class HybridPlan:
     offsets: np.ndarray  # int32 [batch] per-row input zero point (0 when symmetric)
     acc_buf: np.ndarray  # [batch, N] the exact integer dot products, in the work dtype
     zero_bias: np.ndarray  # float32 [N], used when there is no bias
+    # The integer dot-product kernel (int_gemm.ISA not None) replaces the float BLAS product above:
+    isa: int | None = None
+    w_packed: np.ndarray | None = None  # int8 packed weights, when constant
+    w_sums: np.ndarray | None = None  # int64 [N] exact Σ_k w[n, k], when constant
+    scratch: tuple = ()  # int_gemm.scratch specs: q int8 [batch, K], a, row sums, acc int32
+    weight_scratch: tuple = ()  # packed run-time weights and their sums
 
 
 @register("FULLY_CONNECTED")
@@ -370,9 +376,12 @@ def _prepare_hybrid(node: Node, geo: Geometry, x, w, bias, out) -> HybridPlan:
         raise node.error(f"accumulation depth K = {geo.k} is too large for an exact accumulator")
     weights_t = row_sums = pairs = None
     if w.data is not None:
-        weights_t = np.ascontiguousarray(weights_nk.T, dtype=work)  # [N, K] -> [K, N]
         row_sums, pairs = weight_row_sums(weights_nk), maddubs_pairs(weights_nk)
     opts: FullyConnectedOptions = node.options
+    if int_gemm.ISA is not None:
+        return _hybrid_int8_plan(geo, w, opts, weight_scales, row_sums, pairs)
+    if w.data is not None:
+        weights_t = np.ascontiguousarray(weights_nk.T, dtype=work)  # [N, K] -> [K, N]
     return HybridPlan(
         geo=geo, asymmetric=opts.asymmetric_quantize_inputs, activation=opts.activation,
         weight_scales=weight_scales, weights_t=weights_t, row_sums=row_sums, pairs=pairs,
@@ -383,6 +392,28 @@ def _prepare_hybrid(node: Node, geo: Geometry, x, w, bias, out) -> HybridPlan:
     )
 
 
+def _hybrid_int8_plan(geo: Geometry, w: TensorArg, opts: FullyConnectedOptions, weight_scales: np.ndarray,
+                      row_sums: np.ndarray | None, pairs) -> HybridPlan:
+    """HybridPlan whose dot products run on the integer kernel (no float copies of the weights)."""
+    isa = int_gemm.ISA
+    w_packed = w_sums = None
+    if w.data is not None:
+        weights_nk = w.data.reshape(geo.n, geo.k)
+        w_packed, w_sums = int_gemm.pack_columns(weights_nk, isa), int_gemm.column_sums(weights_nk)
+    a_spec, acc_spec = int_gemm.a_spec(geo.batch, geo.k, isa), int_gemm.acc_spec(geo.batch, geo.n, isa)
+    empty = np.zeros((0, 0), np.float32)
+    return HybridPlan(
+        geo=geo, asymmetric=opts.asymmetric_quantize_inputs, activation=opts.activation,
+        weight_scales=weight_scales, weights_t=None, row_sums=row_sums, pairs=pairs, weights_buf=empty,
+        q_buf=empty, scaling=np.zeros(geo.batch, np.float32), offsets=np.zeros(geo.batch, np.int32),
+        acc_buf=empty, zero_bias=np.zeros(geo.n, np.float32), isa=isa, w_packed=w_packed, w_sums=w_sums,
+        scratch=(("q", (geo.batch, geo.k), np.dtype(np.int8)), a_spec, ("row_sums", (a_spec[1][0],), np.dtype(np.int64)),
+                 acc_spec),
+        weight_scratch=(("b_packed", int_gemm.packed_buffer(geo.n, geo.k, isa).shape, np.dtype(np.int8)),
+                        ("b_sums", (geo.n,), np.dtype(np.int64))),
+    )
+
+
 def _eval_hybrid(plan: HybridPlan, x: np.ndarray, weights: np.ndarray, bias: np.ndarray, out: np.ndarray) -> None:
     """EvalHybridDense: bias, zero-input shortcut, row quantization, int dot products, float epilogue."""
     flat_out = out.reshape(-1)
@@ -390,15 +421,28 @@ def _eval_hybrid(plan: HybridPlan, x: np.ndarray, weights: np.ndarray, bias: np.
         fill_rows(bias, out)
         apply_activation(flat_out, plan.activation)
         return
-    weights_t, row_sums, pairs = plan.weights_t, plan.row_sums, plan.pairs
-    if weights_t is None:  # run-time weights [N, K]
-        weights_t = plan.weights_buf
-        np.copyto(weights_t, weights.T)
+    row_sums, pairs = plan.row_sums, plan.pairs
+    if row_sums is None:  # run-time weights [N, K]
         row_sums, pairs = weight_row_sums(weights), maddubs_pairs(weights)
     quantize = quantize_rows_asymmetric if plan.asymmetric else quantize_rows_symmetric
-    quantize(x, plan.q_buf, plan.scaling, plan.offsets)  # [batch, K] float -> int8 values
-    np.matmul(plan.q_buf, weights_t, out=plan.acc_buf)  # [batch, K] x [K, N] -> [batch, N], exact
+    if plan.isa is not None:
+        q, a, a_row_sums, acc = int_gemm.scratch(plan.scratch)
+        w_packed, w_sums = plan.w_packed, plan.w_sums
+        if w_packed is None:
+            w_packed, w_sums = int_gemm.scratch(plan.weight_scratch)
+            int_gemm.pack_columns_nk(weights, w_packed, w_sums)
+        quantize(x, q, plan.scaling, plan.offsets)  # [batch, K] float -> int8
+        int_gemm.exact_products(plan.isa, q, a, a_row_sums, w_packed, w_sums, acc)  # -> [batch, N] int32
+        acc = acc[:plan.geo.batch, :plan.geo.n]
+    else:
+        weights_t = plan.weights_t
+        if weights_t is None:  # [N, K] -> [K, N]
+            weights_t = plan.weights_buf
+            np.copyto(weights_t, weights.T)
+        q, acc = plan.q_buf, plan.acc_buf
+        quantize(x, q, plan.scaling, plan.offsets)  # [batch, K] float -> int8 values
+        np.matmul(q, weights_t, out=acc)  # [batch, K] x [K, N] -> [batch, N], exact
     if pairs[0].size:
-        maddubs_correction(plan.acc_buf, plan.q_buf, pairs[0], pairs[1])
-    hybrid_fc_output(plan.acc_buf, plan.scaling, plan.offsets, row_sums, plan.weight_scales, bias, out)
+        maddubs_correction(acc, q, pairs[0], pairs[1])
+    hybrid_fc_output(acc, plan.scaling, plan.offsets, row_sums, plan.weight_scales, bias, out)
     apply_activation(flat_out, plan.activation)
