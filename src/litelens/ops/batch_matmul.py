@@ -30,11 +30,11 @@ import numpy as np
 from litelens.kernels import int_gemm
 from litelens.kernels.batch_matmul import (batch_matmul_float, batch_matmul_int8, requantize_mbqm,
                                            requantize_mbqm_int64, wrap_to_int32)
-from litelens.kernels.fixedpoint import quantize_multiplier
 from litelens.kernels.gemm import exact_float_dtype, max_abs_offset_value
 from litelens.kernels.hybrid import (hybrid_bmm_output, quantize_rows_asymmetric, quantize_rows_symmetric,
                                      weight_row_sums)
 from litelens.ops.base import Node, Op, Prepared, TensorArg
+from litelens.ops.common import checked_multiplier
 from litelens.ops.registry import register
 
 MAX_RANK = 5  # batch_matmul.cc Prepare: "Support dimensions between 2 and 5, inclusive."
@@ -253,7 +253,7 @@ def _prepare_quantized(node: Node, layout: Layout, lhs: TensorArg, rhs: TensorAr
         product = np.float32(np.float32(ql.single_scale) * np.float32(qr.single_scale))
         if product < 0:
             raise node.error("lhs scale * rhs scale must not be negative")
-        multiplier, shift = quantize_multiplier(float(product) / float(np.float64(qo.single_scale)))
+        multiplier, shift = checked_multiplier(node, float(product) / float(np.float64(qo.single_scale)), "output")
         lhs_offset, rhs_offset = -ql.single_zero_point, -qr.single_zero_point
         out_zp = qo.single_zero_point
         info = np.iinfo(out.dtype)

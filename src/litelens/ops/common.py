@@ -1,8 +1,11 @@
 """Small Prepare-time helpers shared by several ops."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from litelens.kernels.fixedpoint import quantize_multiplier
 from litelens.ops.base import Node, TensorArg
 
 INT_INDEX_TYPES = (np.int32, np.int64)
@@ -42,3 +45,11 @@ def expect_same_dtype(node: Node, out: TensorArg, *ins: TensorArg) -> None:
 def expect_max_rank(node: Node, t: TensorArg, max_rank: int) -> None:
     if len(t.shape) > max_rank:
         raise node.error(f"{t.describe()} has rank {len(t.shape)}; the official kernel supports at most {max_rank}")
+
+
+def checked_multiplier(node: Node, real: float, what: str) -> tuple[int, int]:
+    """``quantize_multiplier`` of a multiplier computed from scales, refused when that arithmetic
+    overflowed (inf) or gave NaN: no fixed-point multiplier represents it."""
+    if not math.isfinite(real):
+        raise node.error(f"the {what} multiplier is {real}: the tensors' quantization scales are out of range")
+    return quantize_multiplier(real)

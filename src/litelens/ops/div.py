@@ -7,6 +7,7 @@ quantized tensors) anywhere in input 2 is an error in the official kernel, and a
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,9 +15,9 @@ import numpy as np
 from litelens.errors import InputError
 from litelens.kernels import elementwise as k
 from litelens.kernels.div import quantized_div
-from litelens.kernels.fixedpoint import quantize_multiplier
 from litelens.ops.activation_fn import NONE
 from litelens.ops.base import Node, Op, Prepared
+from litelens.ops.common import checked_multiplier
 from litelens.ops.binary_common import (
     BinaryParams, activation_of, f32, float_activation_range, integer_activation_range, maybe_pair_table,
     prepare_operands,
@@ -85,7 +86,9 @@ class Div(Op):
             s1, z1 = scale_and_zero_point(node, ops.x1)
             s2, z2 = scale_and_zero_point(node, ops.x2)
             so, zo = scale_and_zero_point(node, ops.out)
-            multiplier, shift = quantize_multiplier(f32(s1 / f32(s2 * so)))
+            denominator = f32(s2 * so)
+            real = f32(s1 / denominator) if denominator else math.inf
+            multiplier, shift = checked_multiplier(node, real, "output")
             lo, hi = quantized_range(node, activation, ops.out)
             q = QuantizedDiv(-z1, -z2, multiplier, shift, zo, lo, hi)
             params = BinaryParams(ops.plan, quantized_div, (-z1, -z2, multiplier, shift, zo, lo, hi), q,

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from litelens.kernels import elementwise as k
-from litelens.kernels.fixedpoint import quantize_multiplier
 from litelens.ops.activation_fn import NONE
 from litelens.ops.base import Node, Op, Prepared
+from litelens.ops.common import checked_multiplier
 from litelens.ops.binary_common import (
     BinaryParams, activation_of, f32, float_activation_range, integer_activation_range, maybe_pair_table,
     prepare_operands,
@@ -57,7 +57,7 @@ class Mul(Op):
             s1, z1 = scale_and_zero_point(node, ops.x1, zero_point_must_be_zero=int16)
             s2, z2 = scale_and_zero_point(node, ops.x2, zero_point_must_be_zero=int16)
             so, zo = scale_and_zero_point(node, ops.out, zero_point_must_be_zero=int16)
-            multiplier, shift = quantize_multiplier(f32(f32(s1 * s2) / so))
+            multiplier, shift = checked_multiplier(node, f32(f32(s1 * s2) / so), "output")
             lo, hi = quantized_range(node, activation, ops.out)
             q = QuantizedMul(-z1, -z2, multiplier, shift, zo, lo, hi)
             params = maybe_pair_table(BinaryParams(ops.plan, k.quantized_mul,

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from litelens.kernels import quantize as kernels
-from litelens.kernels.fixedpoint import quantize_multiplier
 from litelens.ops.base import Node, Op, Prepared, Quantization, TensorArg
+from litelens.ops.common import checked_multiplier
 from litelens.ops.registry import register
 
 _TYPE_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767), "int32": (-(2**31), 2**31 - 1)}
@@ -85,7 +85,9 @@ class Quantize(Op):
         qx = node.expect_quantized(x, per_tensor=False)
         if x.dtype == np.int16 and out.dtype == np.int16 and (qx.single_zero_point or qout.single_zero_point):
             raise node.error("int16 -> int16 QUANTIZE needs zero points 0 on input and output")
-        multiplier, shift = quantize_multiplier(float(np.float64(qx.scale[0]) / np.float64(qout.scale[0])))
+        with np.errstate(divide="ignore", over="ignore"):
+            real = float(np.float64(qx.scale[0]) / np.float64(qout.scale[0]))
+        multiplier, shift = checked_multiplier(node, real, "requantization")
         return Prepared(RequantizeParams(multiplier, shift, qx.single_zero_point, qout.single_zero_point,
                                          qmin, qmax), [x.shape])
 

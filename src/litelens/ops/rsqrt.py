@@ -15,8 +15,8 @@ import numpy as np
 
 from litelens.errors import InputError
 from litelens.kernels import rsqrt as k
-from litelens.kernels.fixedpoint import quantize_multiplier
 from litelens.ops.base import Node, Op, Prepared
+from litelens.ops.common import checked_multiplier
 from litelens.ops.binary_common import expect_reference_flavor, f32, scale_and_zero_point
 from litelens.ops.registry import register
 
@@ -49,7 +49,8 @@ class Rsqrt(Op):
         if int16:
             table = k.rsqrt_int16_table(s_in, z_in, s_out, z_out)
             return Prepared(RsqrtParams(where, x.dtype, table, z_in), [x.shape])
-        multiplier, shift = quantize_multiplier(1.0 / f32(f32(math.sqrt(f32(s_in))) * s_out))
+        denominator = f32(f32(math.sqrt(f32(s_in))) * s_out)
+        multiplier, shift = checked_multiplier(node, 1.0 / denominator if denominator else math.inf, "output")
         table = k.rsqrt_int8_table(multiplier, shift, z_out)
         return Prepared(RsqrtParams(where, x.dtype, table, z_in, multiplier, shift), [x.shape])
 
