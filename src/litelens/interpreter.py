@@ -384,12 +384,12 @@ class Interpreter:
         self._require_allocated()
         index = _as_index(tensor_index)
         if not 0 <= index < len(self.graph.tensors):
-            raise ValueError(f"tensor index {index} out of range 0..{len(self.graph.tensors) - 1}")
+            raise InputError(f"tensor index {index} out of range 0..{len(self.graph.tensors) - 1}")
         t = self.graph.tensors[index]
         if t.data is not None:
             return np.array(t.data)
-        if index not in self._arrays:
-            raise ValueError(f"tensor {index} '{t.name}' has no value (it is not used by the graph)")
+        if index not in self._arrays:  # (a model's signature may name such a tensor as an output)
+            raise ModelError(f"tensor {index} '{t.name}' has no value (no op computes it)")
         try:
             return self._arrays[index].copy()
         except MemoryError:

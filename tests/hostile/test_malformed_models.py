@@ -245,6 +245,22 @@ def test_zero_scale_on_a_quantized_activation():
             "allocate")
 
 
+def _q8(shape, scale, name):
+    return Tensor(shape, "int8", name, scale=scale, zero_point=0)
+
+
+@pytest.mark.parametrize("op, inputs, output", [
+    ("MUL", [_q8([4], 3.4e38, "a"), _q8([4], 10.0, "b")], _q8([4], 1.0, "y")),  # s1 * s2 overflows
+    ("DIV", [_q8([4], 1.0, "a"), _q8([4], 1e-45, "b")], _q8([4], 1e-45, "y")),  # s2 * so underflows to 0
+    ("RSQRT", [_q8([4], 1e-45, "a")], _q8([4], 1e-30, "y")),  # sqrt(s) * so underflows to 0
+    ("QUANTIZE", [_q8([4], 1.0, "a")], Tensor([4], "int8", "y", scale=[0.0])),  # divides by 0
+    ("BATCH_MATMUL", [_q8([2, 2], 3.4e38, "a"), _q8([2, 2], 10.0, "b")], _q8([2, 2], 1.0, "y")),
+])
+def test_scales_whose_multiplier_overflows(op, inputs, output):
+    """Found by the fuzzer: each was an OverflowError or ZeroDivisionError escaping Prepare."""
+    refused(build.single_op(op, inputs, [output]).to_bytes(), "multiplier is inf", "allocate")
+
+
 def test_zero_point_outside_the_type():
     refused(fc_model(x=Tensor([2, 6], "int8", "x", scale=0.1, zero_point=300)).to_bytes(),
             r"zero point 300, outside the type's range -128\.\.127", "load")

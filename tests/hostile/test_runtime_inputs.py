@@ -104,10 +104,31 @@ def test_resize_to_an_absurd_shape_is_refused_at_allocate():
 
 def test_reading_tensors_that_do_not_exist():
     interp = _allocated(_tanh_model())
-    with pytest.raises(ValueError, match="out of range"):
+    with pytest.raises(litelens.InputError, match="out of range"):
         interp.get_tensor(5)
     with pytest.raises(litelens.InputError, match="must be an integer"):
         interp.get_tensor("y")
+
+
+def test_a_signature_output_that_nothing_computes():
+    """The signature maps its output to a tensor no op writes (found by the fuzzer: a ValueError that
+    was not a ModelError)."""
+    import struct
+
+    import tflite
+
+    x = Tensor([2, 3], "float32", "x")
+    model = build.single_op("TANH", [x], [x.copy(name="y")])
+    model.tensors.append(Tensor([4], "float32", "orphan"))
+    data = bytearray(model.to_bytes())
+    entry = tflite.Model.GetRootAsModel(bytes(data), 0).SignatureDefs(0).Outputs(0)
+    struct.pack_into("<I", data, entry._tab.Pos + entry._tab.Offset(6), 2)  # TensorMap.tensor_index
+    interp = _allocated(bytes(data))
+    runner = interp.get_signature_runner()
+    with pytest.raises(litelens.ModelError, match="tensor 2 'orphan' has no value"):
+        runner(x=np.zeros((2, 3), np.float32))
+    interp.invoke()
+    np.testing.assert_array_equal(interp.get_tensor(1), np.zeros((2, 3), np.float32))
 
 
 # ---------------------------------------------------------------- GATHER
