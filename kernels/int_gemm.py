@@ -13,47 +13,53 @@ accumulator bit for bit whatever K is.
 How. A register-blocked micro-kernel (``tile_product``) written as LLVM IR inside a Numba
 intrinsic, one variant per instruction set, chosen at import from the CPU Numba compiles for:
 
+* ``AMX`` (AMX-INT8, Linux grants the tile registers on request): TDPBUSD on 16 x 64-byte tiles,
+  tile 32 x 32 (four int32 accumulator tiles), K padded to 64.
 * ``VNNI512`` (AVX-512 VNNI): VPDPBUSD on zmm, 64 u8 x s8 products per instruction, tile 8 x 32.
 * ``VNNI256`` (AVX-VNNI): the VEX VPDPBUSD on ymm, tile 4 x 16.
 * ``AVX2``: VPMADDWD on ymm (a held as int16), tile 4 x 16.
 
-VPDPBUSD adds four u8 x s8 products to an int32 lane without saturation (wrapping); VPMADDWD adds
-two int16 products exactly (|sum| <= 2 * 255 * 128). So every variant is exact, not approximately
-right. Without AVX2 (or not x86, or ``LITELENS_INT_GEMM=off``) :data:`ISA` is None and the ops use
+TDPBUSD and VPDPBUSD add four u8 x s8 products to an int32 element without saturation (wrapping);
+VPMADDWD adds two int16 products exactly (|sum| <= 2 * 255 * 128). So every variant is exact, not
+approximately right. Without AVX2 (or not x86, or ``LITELENS_INT_GEMM=off``) :data:`ISA` is None and the ops use
 their float-BLAS path (``gemm.py``). With ``NUMBA_DISABLE_JIT=1`` ``tile_product`` is plain NumPy, so
-the whole path still runs (slowly) as Python. ``LITELENS_INT_GEMM=avx2`` (or ``vnni256``) forces a
-smaller instruction set, for tests.
+the whole path still runs (slowly) as Python. ``LITELENS_INT_GEMM=avx2`` (or ``avxvnni``,
+``avx512vnni``) forces a smaller instruction set, for tests and comparisons.
 
 Layouts (zero padded, sizes rounded up, allocated in Prepare):
 
-* a: [Mp, Kp] uint8 (VNNI) or int16 (AVX2); Mp a multiple of the tile rows MR, Kp of the group G.
+* a: [Mp, Kp] uint8 (AMX, VNNI) or int16 (AVX2); Mp a multiple of the tile rows MR, Kp of K_PAD.
 * b packed (:func:`pack_columns`): [Np / NR, Kp / G, NR, G] int8 - per block of NR columns and group
   of G consecutive k, the G codes of each column side by side, so one vector load feeds NR columns.
 * acc: [Mp, Np] int32.
 """
 from __future__ import annotations
 
+import functools
 import os
 import threading
 
 import numba
 import numpy as np
 from llvmlite import ir
-from numba.core import types
+from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from litelens.kernels.config import jit
 from litelens.kernels.fixedpoint import wrap_int32
 
-# Instruction sets, and per set: tile rows MR, tile columns NR, k group G, dtype of a.
-VNNI512, VNNI256, AVX2 = 0, 1, 2
-ISA_NAMES = {VNNI512: "avx512vnni", VNNI256: "avxvnni", AVX2: "avx2"}
-TILE_ROWS = (8, 4, 4)
-TILE_COLS = (32, 16, 16)
-K_GROUP = (4, 4, 2)
-A_DTYPE = {VNNI512: np.uint8, VNNI256: np.uint8, AVX2: np.int16}
+# Instruction sets, and per set: tile rows MR, tile columns NR, k group G, K padded to a multiple
+# of K_PAD, dtype of a. Preference: AMX, then the widest vectors.
+VNNI512, VNNI256, AVX2, AMX = 0, 1, 2, 3
+ISA_NAMES = {VNNI512: "avx512vnni", VNNI256: "avxvnni", AVX2: "avx2", AMX: "amx"}
+PREFERENCE = (AMX, VNNI512, VNNI256, AVX2)
+TILE_ROWS = (8, 4, 4, 32)
+TILE_COLS = (32, 16, 16, 32)
+K_GROUP = (4, 4, 2, 4)
+K_PAD = (4, 4, 2, 64)
+A_DTYPE = {VNNI512: np.uint8, VNNI256: np.uint8, AVX2: np.int16, AMX: np.uint8}
 _VECTORS = 2  # accumulator vectors per tile row: NR = 2 * lanes
-_LANES = (16, 8, 8)
+_LANES = (16, 8, 8, 16)
 
 
 def _target_features() -> set[str] | None:
@@ -70,36 +76,25 @@ def _target_features() -> set[str] | None:
     return {f[1:] for f in features.split(",") if f.startswith("+")}
 
 
-def _choose_isa() -> int | None:
-    wanted = os.environ.get("LITELENS_INT_GEMM", "").lower()
-    if wanted == "off":
-        return None
-    by_name = {v: k for k, v in ISA_NAMES.items()}
-    if numba.config.DISABLE_JIT:  # the NumPy tile runs anywhere
-        return by_name.get(wanted, AVX2)
-    features = _target_features()
-    if features is None or "avx2" not in features:
-        return None
-    available = [AVX2]
-    if "avxvnni" in features or {"avx512vnni", "avx512vl"} <= features:
-        available.append(VNNI256)
-    if {"avx512vnni", "avx512bw", "avx512f"} <= features:
-        available.append(VNNI512)
-    if wanted in by_name and by_name[wanted] in available:
-        return by_name[wanted]
-    return min(available)  # the widest
+def _amx_permitted() -> bool:
+    """Linux hands out the AMX tile registers only on request (arch_prctl ARCH_REQ_XCOMP_PERM for
+    XTILEDATA); without it the first tile instruction kills the process. True once granted."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.syscall(158, 0x1023, 18) == 0  # SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA
+    except (OSError, AttributeError):
+        return False
 
 
-ISA: int | None = _choose_isa()
-_FEATURES = None if numba.config.DISABLE_JIT else _target_features()
-
-
-def supported_isas() -> list[int]:
-    """Every variant this CPU can run (for tests and benchmarks)."""
-    if numba.config.DISABLE_JIT:
-        return [VNNI512, VNNI256, AVX2]
-    features = _FEATURES or set()
+def _available(features: set[str]) -> list[int]:
     out = []
+    if {"amx-tile", "amx-int8"} <= features and _amx_permitted():
+        out.append(AMX)
     if {"avx512vnni", "avx512bw", "avx512f"} <= features:
         out.append(VNNI512)
     if "avxvnni" in features or {"avx512vnni", "avx512vl"} <= features:
@@ -107,6 +102,30 @@ def supported_isas() -> list[int]:
     if "avx2" in features:
         out.append(AVX2)
     return out
+
+
+_FEATURES = None if numba.config.DISABLE_JIT else _target_features()
+_AVAILABLE = list(PREFERENCE) if numba.config.DISABLE_JIT else _available(_FEATURES or set())
+
+
+def _choose_isa() -> int | None:
+    wanted = os.environ.get("LITELENS_INT_GEMM", "").lower()
+    if wanted == "off" or not _AVAILABLE:
+        return None
+    by_name = {v: k for k, v in ISA_NAMES.items()}
+    if wanted in by_name and by_name[wanted] in _AVAILABLE:
+        return by_name[wanted]
+    if numba.config.DISABLE_JIT:  # the NumPy tile runs anywhere; default to the AVX2 layout
+        return AVX2
+    return _AVAILABLE[0]
+
+
+ISA: int | None = _choose_isa()
+
+
+def supported_isas() -> list[int]:
+    """Every variant this CPU can run (for tests and benchmarks)."""
+    return list(_AVAILABLE)
 
 
 def padded(size: int, multiple: int) -> int:
@@ -118,7 +137,7 @@ def padded(size: int, multiple: int) -> int:
 def packed_buffer(n: int, k: int, isa: int) -> np.ndarray:
     """A zeroed int8 [Np / NR, Kp / G, NR, G] buffer: the layout ``tile_product`` reads b from."""
     nr, g = TILE_COLS[isa], K_GROUP[isa]
-    return np.zeros((padded(max(n, 1), nr) // nr, padded(k, g) // g, nr, g), np.int8)
+    return np.zeros((padded(max(n, 1), nr) // nr, padded(k, K_PAD[isa]) // g, nr, g), np.int8)
 
 
 def pack_columns(b_nk: np.ndarray, isa: int) -> np.ndarray:
@@ -139,7 +158,7 @@ def column_sums(b_nk: np.ndarray) -> np.ndarray:
 
 def a_spec(m: int, k: int, isa: int, tag: str = "a") -> tuple:
     """Scratch spec of the [Mp, Kp] buffer for the shifted left operand."""
-    return (tag, (padded(max(m, 1), TILE_ROWS[isa]), padded(k, K_GROUP[isa])), np.dtype(A_DTYPE[isa]))
+    return (tag, (padded(max(m, 1), TILE_ROWS[isa]), padded(k, K_PAD[isa])), np.dtype(A_DTYPE[isa]))
 
 
 def acc_spec(m: int, n: int, isa: int, tag: str = "acc") -> tuple:
@@ -259,8 +278,109 @@ def _tile_codegen(isa: int, context, builder, a_type, b_type, acc_type, args):
             builder.store(accs[r][v], builder.inttoptr(addr, vi32.as_pointer()), align=1)
 
 
+def _amx_config(builder):
+    """Pointer to the 64-byte tile configuration (palette 1): tiles 0-7 each 16 rows x 64 bytes."""
+    i8 = ir.IntType(8)
+    module = builder.module
+    name = "litelens_amx_tile_config"
+    config = module.globals.get(name)
+    if config is None:
+        raw = bytearray(64)
+        raw[0] = 1  # palette
+        for t in range(8):
+            raw[16 + 2 * t] = 64  # bytes per row (little-endian uint16)
+            raw[48 + t] = 16  # rows
+        config = ir.GlobalVariable(module, ir.ArrayType(i8, 64), name)
+        config.initializer = ir.Constant(ir.ArrayType(i8, 64), raw)
+        config.global_constant = True
+        config.linkage = "internal"
+        config.align = 64
+    return builder.bitcast(config, i8.as_pointer())
+
+
+def _amx_codegen(context, builder, a_type, b_type, acc_type, args):
+    """One 32 x 32 tile on AMX: C tiles 0-3 (2 x 2 of 16 x 16 int32), A tiles 4-5 (16 rows x 64 u8),
+    B tiles 6-7 (16 groups of 4 k x 16 columns, read straight from the packed layout: its row of
+    32 columns x 4 bytes is 128 bytes, the second tile starts 64 bytes in). TDPBUSD per chunk of 64 k."""
+    i8, i64 = ir.IntType(8), ir.IntType(64)
+    void, ptr = ir.VoidType(), i8.as_pointer()
+    module = builder.module
+
+    def declare(name, params):
+        return module.globals.get(name) or ir.Function(module, ir.FunctionType(void, params), name)
+
+    load = declare("llvm.x86.tileloadd64", [i8, ptr, i64])
+    store = declare("llvm.x86.tilestored64", [i8, ptr, i64])
+    dot = declare("llvm.x86.tdpbusd", [i8, i8, i8])
+    zero = declare("llvm.x86.tilezero", [i8])
+    a_arr = context.make_array(a_type)(context, builder, args[0])
+    b_arr = context.make_array(b_type)(context, builder, args[2])
+    acc_arr = context.make_array(acc_type)(context, builder, args[4])
+    m0 = args[1] if args[1].type == i64 else builder.sext(args[1], i64)
+    blk = args[3] if args[3].type == i64 else builder.sext(args[3], i64)
+    c = lambda v: ir.Constant(i64, v)  # noqa: E731
+    t = lambda v: ir.Constant(i8, v)  # noqa: E731
+    a_row = builder.extract_value(a_arr.strides, 0)
+    acc_row = builder.extract_value(acc_arr.strides, 0)
+    groups = builder.extract_value(b_arr.shape, 1)
+    a_base = builder.add(builder.ptrtoint(a_arr.data, i64), builder.mul(m0, a_row))
+    b_base = builder.add(builder.ptrtoint(b_arr.data, i64), builder.mul(blk, builder.mul(groups, c(128))))
+    acc_base = builder.add(builder.ptrtoint(acc_arr.data, i64),
+                           builder.add(builder.mul(m0, acc_row), builder.mul(blk, c(128))))
+    as_ptr = lambda v: builder.inttoptr(v, ptr)  # noqa: E731
+    for tile in range(4):
+        builder.call(zero, [t(tile)])
+    chunks = builder.udiv(groups, c(16))
+    a_lower = builder.add(a_base, builder.mul(c(16), a_row))
+    with cgutils.for_range(builder, chunks) as loop:
+        j = loop.index
+        builder.call(load, [t(4), as_ptr(builder.add(a_base, builder.mul(j, c(64)))), a_row])
+        builder.call(load, [t(5), as_ptr(builder.add(a_lower, builder.mul(j, c(64)))), a_row])
+        b_j = builder.add(b_base, builder.mul(j, c(16 * 128)))
+        builder.call(load, [t(6), as_ptr(b_j), c(128)])
+        builder.call(load, [t(7), as_ptr(builder.add(b_j, c(64))), c(128)])
+        for out, left, right in ((0, 4, 6), (1, 4, 7), (2, 5, 6), (3, 5, 7)):
+            builder.call(dot, [t(out), t(left), t(right)])
+    for tile, row_off, col_off in ((0, 0, 0), (1, 0, 64), (2, 16, 0), (3, 16, 64)):
+        addr = builder.add(acc_base, builder.add(builder.mul(c(row_off), acc_row), c(col_off)))
+        builder.call(store, [t(tile), as_ptr(addr), acc_row])
+
+
 def _supported_by_target(isa: int) -> bool:
     return isa in supported_isas()
+
+
+@intrinsic(prefer_literal=True)
+def _amx_begin_intrinsic(typingctx, isa):
+    """ldtilecfg with the fixed configuration (AMX only; nothing for the other variants)."""
+    if not isinstance(isa, types.IntegerLiteral):
+        return None
+
+    def codegen(context, builder, signature, args):
+        if isa.literal_value == AMX and _supported_by_target(AMX):
+            i8 = ir.IntType(8)
+            fn = builder.module.globals.get("llvm.x86.ldtilecfg") or ir.Function(
+                builder.module, ir.FunctionType(ir.VoidType(), [i8.as_pointer()]), "llvm.x86.ldtilecfg")
+            builder.call(fn, [_amx_config(builder)])
+        return context.get_dummy_value()
+
+    return types.void(isa), codegen
+
+
+@intrinsic(prefer_literal=True)
+def _amx_end_intrinsic(typingctx, isa):
+    """tilerelease (AMX only): the tile state goes back to init, so context switches stay cheap."""
+    if not isinstance(isa, types.IntegerLiteral):
+        return None
+
+    def codegen(context, builder, signature, args):
+        if isa.literal_value == AMX and _supported_by_target(AMX):
+            fn = builder.module.globals.get("llvm.x86.tilerelease") or ir.Function(
+                builder.module, ir.FunctionType(ir.VoidType(), []), "llvm.x86.tilerelease")
+            builder.call(fn, [])
+        return context.get_dummy_value()
+
+    return types.void(isa), codegen
 
 
 @intrinsic(prefer_literal=True)
@@ -271,8 +391,10 @@ def _tile_intrinsic(typingctx, isa, a, m0, b, blk, acc):
     which = isa.literal_value
 
     def codegen(context, builder, signature, args):
-        if _supported_by_target(which):  # other variants are never called: emit nothing for them
-            _tile_codegen(which, context, builder, signature.args[1], signature.args[3], signature.args[5], args[1:])
+        if not _supported_by_target(which):  # other variants are never called: emit nothing for them
+            return context.get_dummy_value()
+        emit = _amx_codegen if which == AMX else functools.partial(_tile_codegen, which)
+        emit(context, builder, signature.args[1], signature.args[3], signature.args[5], args[1:])
         return context.get_dummy_value()
 
     return sig, codegen
@@ -286,7 +408,13 @@ def _tile_numpy(isa, a, m0, b, blk, acc):
     acc[m0:m0 + mr, blk * nr:(blk + 1) * nr] = ((product + 2**31) % 2**32 - 2**31).astype(np.int32)
 
 
+def _no_op(isa):
+    pass
+
+
 tile_product = _tile_numpy if numba.config.DISABLE_JIT else _tile_intrinsic
+amx_begin = _no_op if numba.config.DISABLE_JIT else _amx_begin_intrinsic
+amx_end = _no_op if numba.config.DISABLE_JIT else _amx_end_intrinsic
 
 
 # ---------------------------------------------------------------- jitted drivers
@@ -301,14 +429,20 @@ def int8_gemm(isa, a, b, acc):
     if a.shape[1] != b.shape[1] * K_GROUP[isa] or b.shape[2] != TILE_COLS[isa] or a.shape[0] % rows != 0 \
             or acc.shape[0] != a.shape[0] or acc.shape[1] != b.shape[0] * TILE_COLS[isa]:
         raise ValueError("int8_gemm: operand shapes do not match the tile layout")
+    if isa == AMX:
+        amx_begin(AMX)
     for blk in range(b.shape[0]):
         for m0 in range(0, a.shape[0], rows):
-            if isa == VNNI512:
+            if isa == AMX:
+                tile_product(AMX, a, m0, b, blk, acc)
+            elif isa == VNNI512:
                 tile_product(VNNI512, a, m0, b, blk, acc)
             elif isa == VNNI256:
                 tile_product(VNNI256, a, m0, b, blk, acc)
             else:
                 tile_product(AVX2, a, m0, b, blk, acc)
+    if isa == AMX:
+        amx_end(AMX)
 
 
 @jit
