@@ -190,25 +190,36 @@ def exp_tables(exp_table, acc_table, input_multiplier, input_left_shift, diff_mi
 
 @jit
 def softmax_quantized_lut(output, x, exp_table, acc_table, max_k, out_bits, out_min, out_max):
+    """:func:`softmax_quantized_rows` with its own row table (for callers without a scratch)."""
+    return softmax_quantized_rows(output, x, exp_table, acc_table, max_k, out_bits, out_min, out_max,
+                                  np.zeros(exp_table.shape[0], np.int64))
+
+
+@jit
+def softmax_quantized_rows(output, x, exp_table, acc_table, max_k, out_bits, out_min, out_max, row_table):
     """``softmax_quantized`` with exp() read from ``exp_tables`` (same bits, one lookup per element).
 
     [rows, depth] -> [rows, depth]. k = max - x. The sum of exps is accumulated in int64 and wrapped
     to int32 once: wrapping commutes with addition, so this equals the reference's per-step int32
     wrap. Returns -1 or the first row the official kernel aborts on (see ``softmax_quantized``).
 
-    The output loop has no branch, so it vectorises (gathers from the tables): for k > ``max_k``
-    (diff < diff_min) the table holds exp = 0, and the general formula then gives out_min as the
-    reference's explicit branch does. The reciprocal (``shifted_scale``) is positive and exp >= 0,
-    so SaturatingRoundingDoublingHighMul is (s * e + 2**30) >> 31 and RoundingDivideByPOT of a
-    non-negative value is (p >> exponent) + (p & mask > mask >> 1).
+    Each output depends only on its k, so per row the outputs for k = 0 .. max - min are computed
+    once into ``row_table`` (int64 [256] scratch; a contiguous loop that vectorises) and every
+    element is then one lookup. For k > ``max_k`` (diff < diff_min) the table holds exp = 0, which
+    gives out_min through the general formula, as the reference's explicit branch does. The
+    reciprocal (``shifted_scale``) is positive and exp >= 0, so SaturatingRoundingDoublingHighMul is
+    (s * e + 2**30) >> 31 and RoundingDivideByPOT of a non-negative p is (p >> e) + (p & mask > mask >> 1).
     """
     rows, depth = x.shape
     for r in range(rows):
         row = x[r]
         out_row = output[r]
         row_max = np.int64(row[0])
+        row_min = np.int64(row[0])
         for c in range(1, depth):
-            row_max = max(row_max, np.int64(row[c]))
+            v = np.int64(row[c])
+            row_max = max(row_max, v)
+            row_min = min(row_min, v)
         total = np.int64(0)
         for c in range(depth):
             total += acc_table[row_max - np.int64(row[c])]
@@ -218,10 +229,12 @@ def softmax_quantized_lut(output, x, exp_table, acc_table, max_k, out_bits, out_
             return r
         mask = (np.int64(1) << exponent) - 1
         half = mask >> 1
-        for c in range(depth):
-            product = (shifted_scale * exp_table[row_max - np.int64(row[c])] + (np.int64(1) << 30)) >> 31
+        for k in range(row_max - row_min + 1):
+            product = (shifted_scale * exp_table[k] + (np.int64(1) << 30)) >> 31
             unsat = (product >> exponent) + ((product & mask) > half)
-            out_row[c] = min(max(unsat + out_min, out_min), out_max)
+            row_table[k] = min(max(unsat + out_min, out_min), out_max)
+        for c in range(depth):
+            out_row[c] = row_table[row_max - np.int64(row[c])]
     return -1
 
 

@@ -38,6 +38,7 @@ class QuantizedSoftmaxParams:
     where: str  # "op N SOFTMAX", for run-time errors
     exp_table: np.ndarray  # int64 [256]: exp(-k) in Q0.31 for k = max - x (0 below diff_min)
     acc_table: np.ndarray  # int64 [256]: the same rescaled to the Q12.19 accumulator
+    row_table: np.ndarray  # int64 [256] scratch: one row's output for each k
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ class Softmax(Op):
         return QuantizedSoftmaxParams(
             exp_table=exp_table,
             acc_table=acc_table,
+            row_table=np.zeros(256, np.int64),
             input_multiplier=multiplier,
             input_left_shift=left_shift,
             diff_min=diff_min,
@@ -155,8 +157,8 @@ class Softmax(Op):
             kernels.softmax_int16(out2, x2, params.input_multiplier, params.input_shift, params.exp_table,
                                   params.reciprocal_table)
         else:
-            bad_row = kernels.softmax_quantized_lut(out2, x2, params.exp_table, params.acc_table, -params.diff_min,
-                                                    params.out_bits, params.out_min, params.out_max)
+            bad_row = kernels.softmax_quantized_rows(out2, x2, params.exp_table, params.acc_table, -params.diff_min,
+                                                     params.out_bits, params.out_min, params.out_max, params.row_table)
             if bad_row >= 0:
                 raise InputError(
                     f"{params.where}: row {bad_row}: the sum of exponentials is too large for the quantized kernel "
