@@ -50,11 +50,13 @@ def _array_bytes(value, depth: int = 0, seen: set | None = None) -> int:
     (``int_gemm.scratch``)."""
     seen = set() if seen is None else seen
     if isinstance(value, np.ndarray):
-        base = value if value.base is None else value.base
-        if id(base) in seen or not value.flags.owndata:
-            return 0  # a view (of a constant, or of an array counted already)
-        seen.add(id(base))
-        return value.nbytes
+        root = value
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        if id(root) in seen or not root.flags.owndata:
+            return 0  # counted already, or a view of the model file (constant data)
+        seen.add(id(root))
+        return root.nbytes
     if _is_buffer_spec(value):
         count = 1
         for d in value[1]:
