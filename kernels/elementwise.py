@@ -12,6 +12,8 @@ from litelens.kernels.fixedpoint import (
     multiply_by_quantized_multiplier, rounding_divide_by_pot, saturating_rounding_doubling_high_mul, wrap_int32,
 )
 from litelens.kernels.gemmlowp import rounding_divide_by_pot_sse, rounding_divide_by_pot_x86
+from litelens.kernels.table_gather import LANES as GATHER_LANES
+from litelens.kernels.table_gather import gather_row
 
 # Operation codes of the float and integer kernels.
 ADD, SUB, MUL, DIV, SQUARED_DIFFERENCE = 0, 1, 2, 3, 4
@@ -232,24 +234,27 @@ def pot_add_sub_int16(out, x1, x2, loops, strides1, strides2, right_shift1, righ
 @jit
 def pair_table_lookup(out, x1, x2, loops, strides1, strides2, table):
     """8-bit binary op by table: out = table[(u1 << 8) | u2], u the bits of the int8 code as uint8
-    (``table`` is [256, 256] flattened, rows by the first input's bits).
+    (``table`` is [256, 256] flattened, rows by the first input's bits, plus TABLE_PAD bytes).
 
     The op's Prepare fills the table by running its exact kernel on all 65536 input pairs, so this
     gives the same bits as the arithmetic kernels, at one lookup per element. Indexing by the raw
-    bits needs no offset and no sign handling; rows whose inputs both advance, or where one input
-    is fixed (a broadcast vector or scalar), get a loop of their own over row views (indices from
-    0, so no negative-index handling in the loop).
+    bits needs no offset and no sign handling. Rows where both inputs advance go 16 elements at a
+    time through ``gather_row``; the rest of such a row, and rows where one input stays fixed (its
+    256 table entries then sit in a few cache lines, and one scalar load per element is faster than
+    a gather), are looked up one by one.
     """
     inner = loops[-1]
     step1 = strides1[-1]
     step2 = strides2[-1]
     for row in range(out.size // inner):
         start1, start2 = row_offsets(row, loops, strides1, strides2)
-        o = out[row * inner:(row + 1) * inner]
+        o = out[row * inner:(row + 1) * inner]  # row views: indices from 0, no negative-index handling
         if step1 == 1 and step2 == 1:
+            steps = inner // GATHER_LANES
+            gather_row(out, x1, x2, table, start1, start2, row * inner, steps, step1, step2)
             a = x1[start1:start1 + inner]
             b = x2[start2:start2 + inner]
-            for i in range(inner):
+            for i in range(steps * GATHER_LANES, inner):
                 o[i] = table[(np.int64(np.uint8(a[i])) << 8) | np.uint8(b[i])]
         elif step1 == 1 and step2 == 0:
             a = x1[start1:start1 + inner]

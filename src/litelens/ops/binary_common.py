@@ -16,6 +16,7 @@ import numpy as np
 from litelens.kernels import elementwise as k
 from litelens.kernels.broadcast import MAX_BROADCAST_RANK, BroadcastPlan, broadcast_shape, plan_broadcast
 from litelens.kernels.fixedpoint import quantize_multiplier
+from litelens.kernels.table_gather import TABLE_PAD
 from litelens.ops.activation_fn import NONE, RELU, RELU6, RELU_N1_TO_1, quantized_activation_range
 from litelens.ops.base import Node, TensorArg
 
@@ -29,6 +30,7 @@ class BinaryParams:
     args: tuple  # the kernel's scalar arguments, in order
     arithmetic: Any = None  # named record of what args mean (for display)
     check: Callable | None = None  # check(inputs, plan) raises InputError; runs before the kernel
+    swap: bool = False  # the kernel takes the inputs (and their strides) in the other order
 
 
 def activation_of(raw) -> int:
@@ -148,8 +150,18 @@ def with_pair_table(params: BinaryParams, skip_divisor: int | None = None) -> Bi
                   *params.args)
     if skip_divisor is not None:
         table[:, skip_divisor & 0xFF] = 0  # the column of its bit pattern
-    table.setflags(write=False)
-    return BinaryParams(params.plan, k.pair_table_lookup, (table.reshape(-1),), params.arithmetic, params.check)
+    # The input that spans fewer elements (a broadcast vector or scalar) picks the table's row: its
+    # few codes then keep the lookups inside a few contiguous 256-byte rows.
+    swap = _span(params.plan.loops, params.plan.strides2) < _span(params.plan.loops, params.plan.strides1)
+    flat = np.zeros(256 * 256 + TABLE_PAD, dtype=np.int8)  # the vector lookup reads 4 bytes at a time
+    flat[:256 * 256] = (table.T if swap else table).reshape(-1)
+    flat.setflags(write=False)
+    return BinaryParams(params.plan, k.pair_table_lookup, (flat,), params.arithmetic, params.check, swap)
+
+
+def _span(loops: np.ndarray, strides: np.ndarray) -> int:
+    """How many elements of an input the broadcast loop nest visits."""
+    return int(np.prod(loops[strides != 0], dtype=np.int64))
 
 
 def run_binary(params: BinaryParams, inputs, outputs) -> None:
@@ -158,6 +170,10 @@ def run_binary(params: BinaryParams, inputs, outputs) -> None:
     if params.check is not None:
         params.check(inputs, plan)
     if plan.size == 0:
+        return
+    if params.swap:
+        params.kernel(outputs[0].reshape(-1), inputs[1].reshape(-1), inputs[0].reshape(-1),
+                      plan.loops, plan.strides2, plan.strides1, *params.args)
         return
     params.kernel(outputs[0].reshape(-1), inputs[0].reshape(-1), inputs[1].reshape(-1),
                   plan.loops, plan.strides1, plan.strides2, *params.args)
