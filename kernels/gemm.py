@@ -18,6 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 from litelens.kernels.config import jit
+from litelens.kernels.float_tile import TILE_COLS as F32_TILE_COLS
+from litelens.kernels.float_tile import TILE_ROWS as F32_TILE_ROWS
+from litelens.kernels.float_tile import f32_tile
 
 FLOAT32_EXACT = 2**24
 FLOAT64_EXACT = 2**53
@@ -44,16 +47,39 @@ def matmul_f32_sequential(lhs, rhs, out):
 
     [M, K] x [K, N] -> [M, N]. Matches the float loops of reference_ops::FullyConnected
     (reference/fully_connected.h) and reference_ops::BatchMatMul (reference/batch_matmul.h):
-    a float32 product rounded, then added to a float32 running total starting at 0.0f. The
-    innermost loop runs over n, so each output keeps its own sequential order while the loop
+    a float32 product rounded, then added to a float32 running total starting at 0.0f. Full
+    MR x NR blocks run in the register tile of ``float_tile.py`` (same order of operations); the
+    rows and columns left over go through :func:`matmul_f32_loop`.
+    """
+    m_size = lhs.shape[0]
+    n_size = rhs.shape[1]
+    if lhs.strides[1] != 4 or rhs.strides[1] != 4 or out.strides[1] != 4:  # the tile wants unit-stride rows
+        matmul_f32_loop(lhs, rhs, out, 0, 0)
+        return
+    rows = m_size - m_size % F32_TILE_ROWS
+    cols = n_size - n_size % F32_TILE_COLS
+    for n0 in range(0, cols, F32_TILE_COLS):
+        for m0 in range(0, rows, F32_TILE_ROWS):
+            f32_tile(lhs, rhs, out, m0, n0)
+    if cols < n_size:  # the last columns, every row
+        matmul_f32_loop(lhs, rhs, out, 0, cols)
+    if rows < m_size:  # the last rows, the tiled columns
+        matmul_f32_loop(lhs[rows:], rhs[:, :cols], out[rows:, :cols], 0, 0)
+
+
+@jit
+def matmul_f32_loop(lhs, rhs, out, m_start, n_start):
+    """The plain loop (the oracle): out[m, n] for m >= m_start, n >= n_start, same order of sums.
+
+    The innermost loop runs over n, so each output keeps its own sequential order while the loop
     vectorises across outputs.
     """
     m_size, k_size = lhs.shape
     n_size = rhs.shape[1]
-    for m in range(m_size):
-        for n in range(n_size):
+    for m in range(m_start, m_size):
+        for n in range(n_start, n_size):
             out[m, n] = np.float32(0.0)
         for k in range(k_size):
             a = lhs[m, k]
-            for n in range(n_size):
+            for n in range(n_start, n_size):
                 out[m, n] = out[m, n] + a * rhs[k, n]

@@ -123,6 +123,11 @@ def _choose_isa() -> int | None:
 ISA: int | None = _choose_isa()
 
 
+def target_features() -> set[str] | None:
+    """The CPU features Numba compiles for (None with NUMBA_DISABLE_JIT or when unknown)."""
+    return _FEATURES
+
+
 def supported_isas() -> list[int]:
     """Every variant this CPU can run (for tests and benchmarks)."""
     return list(_AVAILABLE)
