@@ -9,6 +9,7 @@ an exception an op's Prepare or Eval raised: the op missed a check). The campaig
 """
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -26,7 +27,8 @@ def _check(report, min_ran: float, min_refused: float):
     assert not failures, (
         f"{len(failures)} cases neither ran nor raised ModelError:\n" + report.summary() + "\n"
         + "\n".join(f"  {r.status} {r.spec}: {r.message[:300]} {r.what}" for r in failures[:20])
-        + "\nrerun one with: python -m litelens.mutate --save /tmp/cases ... (see litelens.mutate.cases)")
+        + "\nrerun one (and save its .tflite) with: python -m litelens.mutate --save /tmp/cases --case "
+        + repr(json.dumps({k: v for k, v in failures[0].spec.items() if k != "id"})))
     counts = report.counts()
     n = len(report.results)
     # The campaign must reach both outcomes, or it tests nothing: mutations that are all refused at

@@ -2,6 +2,7 @@
 
     python -m litelens.mutate --structured 2000 --raw 2000 [--start 0] [--workers 2] [--save DIR]
     python -m litelens.mutate --files tests/hostile/cases/*.tflite
+    python -m litelens.mutate --case '{"kind": "structured", "seed": "hand:pad-int8", "n": 7}' --save DIR
     python -m litelens.mutate --structured 500 --official-check DIR
 
 ``--save DIR`` writes every failing case (crash, hang, leaked exception, internal error) as a
@@ -37,6 +38,8 @@ def main(argv=None) -> int:
     parser.add_argument("--raw", type=int, default=0, help="byte-mutation cases")
     parser.add_argument("--start", type=int, default=0, help="first case number (another start explores more)")
     parser.add_argument("--files", nargs="*", default=[], help="run these .tflite files as cases")
+    parser.add_argument("--case", action="append", default=[], metavar="JSON",
+                        help='rerun one case by its spec, e.g. \'{"kind": "raw", "seed": "hand:pad-int8", "n": 7}\'')
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per case before it counts as a hang")
     parser.add_argument("--memory-mb", type=int, default=3072, help="address-space limit of a worker")
@@ -50,8 +53,9 @@ def main(argv=None) -> int:
 
     specs = campaign(args.structured, args.raw, args.start)
     specs += [{**s, "id": len(specs) + s["id"]} for s in file_cases(args.files)]
+    specs += [{**json.loads(c), "id": len(specs) + i} for i, c in enumerate(args.case)]
     if not specs:
-        parser.error("no cases: give --structured, --raw or --files")
+        parser.error("no cases: give --structured, --raw, --files or --case")
     report = run_cases(specs, workers=args.workers, timeout=args.timeout, memory_mb=args.memory_mb)
     print(report.summary())
     if args.json:

@@ -63,6 +63,13 @@ class Report:
         return "\n".join(lines)
 
 
+def _signal_name(code: int) -> str:
+    try:
+        return f"signal {signal.Signals(-code).name}"
+    except ValueError:
+        return f"signal {-code}"
+
+
 class _Worker:
     def __init__(self, args: list[str], env: dict, ready_timeout: float):
         self.stderr = tempfile.TemporaryFile()
@@ -129,12 +136,16 @@ class _Worker:
 
 def run_cases(specs: list[dict], workers: int = 2, timeout: float = 60.0, memory_mb: int = 3072,
               max_tensor_bytes: int = 256 << 20, official: bool = False, env: dict | None = None,
-              ready_timeout: float = 900.0, warm_up: bool = True, progress=None) -> Report:
+              ready_timeout: float = 900.0, warm_up: bool = True, fresh_process: bool = False,
+              progress=None) -> Report:
     """Run every spec; the returned results are in spec order.
 
     ``timeout`` bounds each case (a worker warms up first: it runs every seed once, so compiling the
     kernels is not counted against a case; ``ready_timeout`` bounds that). ``memory_mb`` is each
     worker's address-space limit, ``max_tensor_bytes`` the interpreter's cap inside it.
+    ``fresh_process`` runs each case in a new worker and counts a signal at its exit as a crash of
+    that case (heap corruption is often found only when memory is freed, and would otherwise be
+    blamed on a later case).
     """
     args = ["--memory-mb", str(memory_mb), "--max-tensor-bytes", str(max_tensor_bytes)]
     if official:
@@ -177,12 +188,24 @@ def run_cases(specs: list[dict], workers: int = 2, timeout: float = 60.0, memory
                     if alive:
                         result = Result(spec, "hang", message=f"no result within {timeout} s")
                     else:
-                        how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+                        how = _signal_name(code) if code < 0 else f"exit code {code}"
                         result = Result(spec, "crash", message=f"{how}: {worker.stderr_tail()}")
                     worker.stderr.close()
                     worker = None
                     with lock:
                         restarts[0] += 1
+                if fresh_process and worker is not None:
+                    worker.proc.stdin.close()
+                    try:
+                        code = worker.proc.wait(timeout=timeout)
+                    except subprocess.TimeoutExpired:
+                        code = 0
+                    if code < 0:
+                        result = Result(spec, "crash", message=f"{_signal_name(code)} as the worker exited "
+                                        f"after the case ({result.status}): {worker.stderr_tail()}")
+                    worker.kill()
+                    worker.stderr.close()
+                    worker = None
                 with lock:
                     results[spec["id"]] = result
                     if progress is not None:
