@@ -39,9 +39,11 @@ SEQ = 128
 ENGINES = ("litelens", "litelens+preserve", "xnnpack", "optimized", "reference")
 
 
-def model_bytes(flavor: str, path: str | None) -> bytes:
+def model_bytes(flavor: str, path: str | None, directory: str | None = None) -> bytes:
     if path:
         return Path(path).read_bytes()
+    if directory:
+        return (Path(directory) / f"mobilebert-{flavor}.tflite").read_bytes()
     from factory_cache import factory_model
 
     return factory_model("mobilebert", flavor)
@@ -151,7 +153,7 @@ def quartiles(values: list[float]) -> tuple[float, float, float]:
 
 
 def run_flavor(flavor: str, args) -> list[dict]:
-    content = model_bytes(flavor, args.model)
+    content = model_bytes(flavor, args.model, args.model_dir)
     path = REPO / ".cache" / "bench" / f"mobilebert-{flavor}.tflite"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
@@ -209,6 +211,7 @@ def main(argv=None) -> int:
     parser.add_argument("--engines", default=",".join(ENGINES))
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--model", help="a .tflite to use instead of the factory model (one flavor)")
+    parser.add_argument("--model-dir", help="a folder with mobilebert-<flavor>.tflite files to use instead")
     parser.add_argument("--no-memory", action="store_true", help="skip the per-engine memory processes")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--json", help="also write the rows here")
