@@ -42,10 +42,10 @@ def test_the_official_interpreter_still_crashes():
     """Why each case is kept. If a newer official release stops crashing on some, they are listed
     (skip, not failure: the litelens test above is what guards litelens). Memory corruption makes the
     official outcome vary from run to run (heap layout, inputs): any fatal signal counts as a crash, and
-    a case counts as fixed only if it survives five runs, each in a fresh process with other inputs."""
+    a case counts as fixed only if it survives ten runs, each in a fresh process with other inputs."""
     pytest.importorskip("ai_edge_litert")
     specs = _specs()
-    for attempt in range(5):  # each round reruns the cases that survived the last one
+    for attempt in range(10):  # each round reruns the cases that survived the last one
         specs = [{**s, "n": attempt} for s in specs]  # n seeds the random inputs
         report = run_cases(specs, workers=2, timeout=60, official=True, fresh_process=True)
         for r in report.results:
