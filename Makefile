@@ -7,13 +7,14 @@ DEMO_MODEL := golden/models/mobilebert-tiny-int8.tflite
 DEMO_FLOAT := golden/models/mobilebert-tiny-float32.tflite
 DEMO_TEXT  := "Loving the new battery life on my Acme phone, best upgrade this year!"
 
-.PHONY: demo test golden bench clean help
+.PHONY: demo test golden bench arm-test arm-record clean help
 
 help:
 	@echo "make demo    - create .venv, install litelens, run and inspect the shipped tiny MobileBERT int8 model"
 	@echo "make test    - install what tests need (incl. the official converter/interpreter) and run them"
 	@echo "make golden  - rebuild the committed models and re-record golden tensors (official interpreter)"
 	@echo "make bench   - benchmarks: litelens vs the official interpreter, side by side"
+	@echo "make arm-test - the golden tests under qemu emulation of a Raspberry Pi 4 and 5 (root; cached)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +48,14 @@ golden: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m pytest -q benchmarks
+
+# litelens under qemu aarch64 emulation of a Raspberry Pi 4 and 5 (cached in ~/.cache/litelens-arm).
+arm-test: $(VENV)/.installed-core
+	bash arm/test.sh
+
+# Re-record golden/arm64/ (the official interpreter's ARM64 outputs) after `make golden`.
+arm-record: $(VENV)/.installed-core
+	bash arm/record.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
