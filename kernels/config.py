@@ -6,7 +6,8 @@ fastmath (every float operation must round exactly as written to match the offic
 
 Numba's cache notices a change to a kernel's own file but not to a jitted helper it calls from
 another file. So unless ``NUMBA_CACHE_DIR`` is set, the cache lives in a folder named after a hash of
-every kernel source file (``~/.cache/litelens/numba/<hash>``): any kernel edit starts a fresh cache.
+every kernel source file (``~/.cache/litelens/numba/<hash>``, or ``$NUMBA_CACHE_DIR/litelens-<hash>``
+when that is set): any kernel edit starts a fresh cache.
 """
 import hashlib
 import os
@@ -26,10 +27,11 @@ def _kernel_sources_digest() -> str:
 
 
 def _use_versioned_cache_dir() -> None:
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        return
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "litelens" / "numba"
-    target = base / _kernel_sources_digest()
+    if os.environ.get("NUMBA_CACHE_DIR"):  # the user's folder, still one subfolder per kernel version
+        target = Path(os.environ["NUMBA_CACHE_DIR"]) / f"litelens-{_kernel_sources_digest()}"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "litelens" / "numba"
+        target = base / _kernel_sources_digest()
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError:  # read-only home: fall back to Numba's default (next to the sources)
