@@ -14,7 +14,8 @@ execute add-immediate chains at rename, several per cycle), and multiplied by th
 instruction can sustain per core: AMX TDPBUSD 1024 (a 16 x 16 x 64 product every 16 cycles),
 AVX-512 VPDPBUSD 128 (two 64-MAC zmm instructions per cycle), AVX-VNNI 64 (two ymm), AVX2 VPMADDWD 32
 (two 16-pair ymm instructions per cycle; the extra VPADDD shares the same ports, so the real
-ceiling of that loop is lower). Instruction throughputs: Intel's optimization manual and uops.info.
+ceiling of that loop is lower - and on a CPU with AVX-VNNI, LLVM fuses the pair into VPDPWSSD).
+Instruction throughputs: Intel's optimization manual and uops.info.
 """
 from __future__ import annotations
 
