@@ -100,6 +100,8 @@ def batch_matmul_int8(isa, lhs, rhs, lhs_batch, rhs_batch, adj_x, adj_y, prepack
     or written as is (``raw_int32``: int8 x int8 -> int32, offsets 0).
     """
     m_size, n_size = out.shape[1], out.shape[2]
+    if out.strides[2] != out.itemsize or acc.shape[0] < m_size or acc.shape[1] < n_size:
+        raise ValueError("batch_matmul_int8: the output needs contiguous rows and acc the padded shape")
     k_size = lhs.shape[1] if adj_x else lhs.shape[2]
     constant = np.int64(k_size) * lhs_offset * rhs_offset
     for b in range(out.shape[0]):

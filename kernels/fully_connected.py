@@ -99,6 +99,8 @@ def fully_connected_int8(isa, x, a, row_sums, w_packed, w_sums, acc, bias, x_off
     as ``requantize_simd.is_bounded(scale)``.
     """
     batch, k_size = x.shape
+    if out.strides[1] != 1 or acc.shape[0] < batch or acc.shape[1] < out.shape[1] or scale.size < acc.shape[1]:
+        raise ValueError("fully_connected_int8: the output needs contiguous rows and acc / scale the padded shape")
     offset_rows(x, a, row_sums, w_offset != 0)
     int8_gemm(isa, a, w_packed, acc)
     constant = np.int64(k_size) * x_offset * w_offset
