@@ -48,6 +48,9 @@ golden: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m pytest -q benchmarks
+	$(BIN)/python benchmarks/end_to_end.py
+	$(BIN)/python benchmarks/int_gemm_rate.py
+	$(BIN)/python benchmarks/startup.py
 
 # litelens under qemu aarch64 emulation of a Raspberry Pi 4 and 5 (cached in ~/.cache/litelens-arm).
 arm-test: $(VENV)/.installed-core
