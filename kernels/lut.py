@@ -2,19 +2,17 @@
 libm functions they (and the float32 kernels) are built from.
 
 The official kernels call glibc's single-precision ``tanhf``, ``expf`` and ``erfcf`` (the wheel
-imports them from libm). Numba compiles ``math.tanh`` / ``math.exp`` / ``math.erfc`` on a float32
-argument to calls of those very functions, so the jitted kernels reproduce them bit for bit. With
-``NUMBA_DISABLE_JIT=1`` the same names are bound to the libm functions through ctypes instead (Python's
-``math`` works in double precision and would round differently).
+imports them from libm). ``tanhf``, ``expf`` and ``erfcf`` here are litelens's own versions of
+glibc 2.36's x86-64 results (kernels/libm.py), the same bits on every machine and with
+``NUMBA_DISABLE_JIT=1``, instead of calls to whatever libm the machine has (glibc's aarch64 build
+rounds tanhf and erfcf differently).
 """
-import ctypes
-import ctypes.util
 import math
 
-import numba
 import numpy as np
 
 from litelens.kernels.config import jit
+from litelens.kernels.libm import erfcf, expf, tanhf  # noqa: F401 (lut.tanhf/expf/erfcf)
 
 INT32_MIN = -(2**31)
 
@@ -29,36 +27,6 @@ _NEG_SQRT1_2 = np.float32(-math.sqrt(0.5))  # static_cast<float>(-M_SQRT1_2)
 _GELU_CUBIC = np.float32(0.044715)
 _HALF = np.float32(0.5)
 _ONE = np.float32(1.0)
-
-
-if numba.config.DISABLE_JIT:
-    _libm = ctypes.CDLL(ctypes.util.find_library("m"))
-
-    def _bind(name):
-        fn = getattr(_libm, name)
-        fn.argtypes = [ctypes.c_float]
-        fn.restype = ctypes.c_float
-        return lambda x: np.float32(fn(float(x)))
-
-    tanhf = _bind("tanhf")
-    expf = _bind("expf")
-    erfcf = _bind("erfcf")
-else:
-
-    @jit
-    def tanhf(x):
-        """glibc ``tanhf`` on a float32."""
-        return math.tanh(np.float32(x))
-
-    @jit
-    def expf(x):
-        """glibc ``expf`` on a float32."""
-        return math.exp(np.float32(x))
-
-    @jit
-    def erfcf(x):
-        """glibc ``erfcf`` on a float32."""
-        return math.erfc(np.float32(x))
 
 
 @jit
