@@ -97,7 +97,15 @@ def test_unwritten_output_is_detected(worker):
     model = build.single_op("TRANSPOSE", [build.Tensor([], "float32", "x"),
                                           build.Tensor([0], "int32", "perm", data=np.zeros(0, np.int32))],
                             [build.Tensor([], "float32", "y")]).to_bytes()
-    run = worker.run(model, {0: np.array(1.5, np.float32)}, "reference")
+    # Reading a rank-0 TRANSPOSE is undefined behaviour in the official kernel: some runs segfault
+    # (the worker restarts). Try until one official run completes (10 tries: a flake rate below 0.1%).
+    for _ in range(10):
+        run = worker.run(model, {0: np.array(1.5, np.float32)}, "reference")
+        if run.ran:
+            break
     assert run.ran and run.unwritten == {2}
-    report = diff_model(model, {0: np.array(1.5, np.float32)}, ["reference"], worker=worker)
+    for _ in range(10):
+        report = diff_model(model, {0: np.array(1.5, np.float32)}, ["reference"], worker=worker)
+        if not report.findings[0].official.crashed:
+            break
     assert report.findings[0].comparison.tensors[2].status == "not-written-by-official"

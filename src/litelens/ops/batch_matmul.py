@@ -149,6 +149,8 @@ class BatchMatMul(Op):
         return Prepared(plan, [layout.out_shape])
 
     def eval(self, plan, inputs, outputs) -> None:
+        if outputs[0].size == 0:  # an empty batch or M/N of 0: nothing to compute
+            return
         if isinstance(plan, Int8Plan):
             _eval_int8(plan, inputs, outputs[0])
         elif isinstance(plan, FloatPlan):

@@ -185,6 +185,8 @@ class FullyConnected(Op):
     def eval(self, plan, inputs, outputs) -> None:
         geo = plan.geo
         out = outputs[0].reshape(geo.batch, geo.n)  # a view of the output buffer
+        if out.size == 0:  # an empty batch (e.g. an input resized to 0 rows): nothing to compute
+            return
         if geo.k == 0:  # the official kernel memsets the output to 0 (not to the zero point)
             out[...] = 0
             return
