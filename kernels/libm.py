@@ -22,12 +22,12 @@ own (on aarch64 either); ``fma`` is the ``llvm.fma.f64`` intrinsic (a hardware F
 ``fma`` where there is none). With ``NUMBA_DISABLE_JIT=1`` the same functions run on NumPy float32 /
 float64 scalars, and ``fma`` is exact rational arithmetic rounded once (``fractions.Fraction``).
 
-These pin glibc 2.36's x86-64 results, not the true function values: a newer glibc with correctly
-rounded float functions (2.40+ for tanhf/erfcf) would differ from an official interpreter linked to it.
+These pin glibc 2.36's x86-64 results, not the true function values: newer glibc releases replaced
+tanhf and erfcf with correctly rounded versions (CORE-MATH), so an official interpreter linked to one
+of those would give other bits than litelens on some inputs.
 Verified bit for bit against this machine's libm (glibc 2.36, x86-64 with FMA) over every float32 bit
 pattern (tests/ops/test_libm.py samples that check in CI).
 """
-import math
 import struct
 from fractions import Fraction
 
@@ -68,6 +68,13 @@ else:
     def fma(a, b, c):
         """a * b + c rounded once to float64 (``llvm.fma.f64``)."""
         return _fma_intrinsic(np.float64(a), np.float64(b), np.float64(c))
+
+
+# 2**e for e in [-160, 160] (exact doubles): scaling by a power of two is one exact multiply, where a
+# call of ldexp would cost more than the rest of the function.
+_POW2_BIAS = 160
+_POW2 = np.array([2.0 ** e for e in range(-_POW2_BIAS, _POW2_BIAS + 1)], np.float64)
+_POW2.flags.writeable = False
 
 
 # ---------------------------------------------------------------- expf (e_expf.c, __expf_fma)
@@ -126,7 +133,7 @@ def expf(x):
     kd = fma(_INV_LN2_N, xd, _SHIFT) - _SHIFT  # exact integer in [-150 * 32, 128 * 32]
     k = np.int64(kd)
     r = fma(_INV_LN2_N, xd, -kd)  # [-1/2, 1/2]
-    s = math.ldexp(_EXP2_TABLE[k & (_N - 1)], int(k >> _EXP_TABLE_BITS))  # exact: a normal double
+    s = _EXP2_TABLE[k & (_N - 1)] * _POW2[(k >> _EXP_TABLE_BITS) + _POW2_BIAS]  # exact: a normal double
     z = fma(r, _EXP_C0, _EXP_C1)
     r2 = r * r
     y = fma(r, _EXP_C2, 1.0)
@@ -156,7 +163,7 @@ _EXPM1_TINY = _f32(0x33000000)  # 2**-25: below, x itself
 @jit
 def _scale_pow2(y, k):
     """y * 2**k for a positive float32 y whose result stays normal (C adds k to the exponent bits)."""
-    return np.float32(math.ldexp(np.float64(y), k))
+    return np.float32(np.float64(y) * _POW2[k + _POW2_BIAS])  # k in [-27, 128]
 
 
 @jit
@@ -228,10 +235,10 @@ def expm1f(x):
         y = np.float32(_ONE - np.float32(e - x))
         return np.float32(_scale_pow2(y, k) - _ONE)
     if k < 23:
-        t = np.float32(1.0 - math.ldexp(1.0, -k))  # 1 - 2**-k, exact
+        t = np.float32(1.0 - _POW2[_POW2_BIAS - k])  # 1 - 2**-k, exact
         y = np.float32(t - np.float32(e - x))
     else:
-        t = np.float32(math.ldexp(1.0, -k))  # 2**-k
+        t = np.float32(_POW2[_POW2_BIAS - k])  # 2**-k
         y = np.float32(x - np.float32(e + t))
         y = np.float32(y + _ONE)
     return _scale_pow2(y, k)
@@ -321,9 +328,13 @@ def _one_plus_horner(s, coefficients):
 
 @jit
 def _truncate_11_bits(x):
-    """x with the low 13 of its 23 mantissa bits cleared (C: bits & 0xffffe000); x positive, normal."""
-    m, e = math.frexp(np.float64(x))  # m in [0.5, 1)
-    return np.float32(math.ldexp(math.floor(math.ldexp(m, 11)), e - 11))
+    """x with the low 13 of its 23 mantissa bits cleared (C: bits & 0xffffe000), for x in [1, 32):
+    floor(x * 2**(10 - e)) * 2**(e - 10) with 2**e <= x < 2**(e + 1)."""
+    e = 0
+    while e < 4 and x >= _POW2[_POW2_BIAS + e + 1]:
+        e += 1
+    d = np.float64(x)
+    return np.float32(np.floor(d * _POW2[_POW2_BIAS + 10 - e]) * _POW2[_POW2_BIAS + e - 10])
 
 
 @jit(error_model="numpy")  # division as in C (no ZeroDivisionError)
