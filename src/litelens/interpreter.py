@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 
 from litelens.errors import InputError, ModelError
+from litelens.flavors import FLAVORS, parse_flavor, resolve_path
 from litelens.model import ModelInfo, SubgraphInfo, load_model
 from litelens.ops import lookup
 from litelens.ops.base import Node, Op, TensorArg
 from litelens.threads import blas_threads
 
 DEFAULT_MAX_TENSOR_BYTES = 4 << 30  # refuse models whose tensors need more than this much memory
-FLAVORS = ("reference",)
 
 
 @dataclass
@@ -93,20 +93,14 @@ def _as_index(value) -> int:
         raise InputError(f"a tensor index must be an integer, got {value!r}") from None
 
 
-def _resolve_flavor(flavor) -> dict[str, str]:
-    table = {"default": flavor} if isinstance(flavor, str) else dict(flavor)
-    table.setdefault("default", "reference")
-    for op, name in table.items():
-        if name not in FLAVORS:
-            raise ValueError(f"flavor {name!r} (for {op}) is not available; choose from {', '.join(FLAVORS)}")
-    return table
-
-
 class Interpreter:
     """Runs subgraph 0 of a ``.tflite`` model with litelens's kernels.
 
     ``flavor`` picks whose arithmetic to reproduce: ``"reference"`` (the official BUILTIN_REF kernels),
-    or a dict such as ``{"default": "reference", "SOFTMAX": ...}`` to choose per op type.
+    ``"optimized"`` (BUILTIN_WITHOUT_DEFAULT_DELEGATES), ``"xnnpack"`` (AUTO: the XNNPACK delegate for
+    the ops it takes, the optimized kernels for the rest), their ARM64 variants, or a dict such as
+    ``{"default": "reference", "SOFTMAX": "optimized", 21: "xnnpack"}`` to choose per op type or per
+    op index (see ``litelens.flavors``).
     ``max_tensor_bytes`` caps the memory the model's tensors may claim (a hostile model cannot make
     litelens allocate more).
     """
@@ -119,7 +113,7 @@ class Interpreter:
         if model_path is not None:
             with open(model_path, "rb") as f:
                 model_content = f.read()
-        self._flavors = _resolve_flavor(flavor)
+        self.flavor = parse_flavor(flavor)
         self.preserve_all_tensors = preserve_all_tensors
         self.num_threads = num_threads
         self.max_tensor_bytes = int(max_tensor_bytes)
@@ -143,9 +137,6 @@ class Interpreter:
         except Exception as err:  # a wrong or truncated option table
             raise ModelError(f"op {info.index} {info.opcode}: its options cannot be read ({err})") from None
         return op, options
-
-    def _flavor_for(self, opcode: str) -> str:
-        return self._flavors.get(opcode, self._flavors["default"])
 
     # ---------------------------------------------------------------- allocation
     def _tensor_arg(self, index: int) -> TensorArg:
@@ -269,9 +260,17 @@ class Interpreter:
             options=options,
             inputs=[None if t == -1 else self._tensor_arg(t) for t in info.inputs],
             outputs=[self._tensor_arg(t) for t in info.outputs],
-            flavor=self._flavor_for(info.opcode),
             version=info.version,
         )
+        asked = self.flavor.for_op(info.index, info.opcode)
+        node.arch = asked.arch
+        try:
+            node.flavor, node.xnnpack_note = resolve_path(asked, op, node)
+        except ModelError:
+            raise
+        except Exception as err:  # a bug in a delegate rule must still name the op
+            raise ModelError(f"op {info.index} {info.opcode}: xnnpack delegate check failed: "
+                             f"{type(err).__name__}: {err}") from err
         try:
             prepared = op.prepare(node)
             output_shapes = [tuple(int(d) for d in shape) for shape in prepared.output_shapes]

@@ -82,9 +82,10 @@ def test_optimized_mismatches_are_saved_reported_and_reproducible(tmp_path):
 
 
 @pytest.mark.official
-def test_cli_fuzz_exit_status(tmp_path, capsys):
+def test_cli_fuzz_exit_status(tmp_path, capsys, monkeypatch):
     pytest.importorskip("ai_edge_litert")
     from litelens.cli import main as cli_main
+    from litelens.fuzz import check as check_module
 
     summary = tmp_path / "summary.json"
     assert cli_main(["fuzz", "--ops", "MUL,SOFTMAX", "--n", "60", "--json", str(summary)]) == 0
@@ -92,6 +93,18 @@ def test_cli_fuzz_exit_status(tmp_path, capsys):
     assert {row["op"] for row in data["ops"]} == {"MUL", "SOFTMAX"}
     assert sum(row["cases"] for row in data["ops"]) == 60
     assert "no failures against reference" in capsys.readouterr().out
-    assert cli_main(["fuzz", "--ops", "FULLY_CONNECTED", "--n", "40", "--against", "optimized",
+
+    real_run = check_module.run_litelens
+
+    def broken_run(*args, **kwargs):  # a litelens that gets every op output wrong
+        run = real_run(*args, **kwargs)
+        outputs = {t for op in run.interpreter.graph.operators for t in op.outputs} if run.interpreter else ()
+        for index in outputs:
+            if index in run.values:
+                run.values[index] = run.values[index] + np.ones((), run.values[index].dtype)
+        return run
+
+    monkeypatch.setattr(check_module, "run_litelens", broken_run)
+    assert cli_main(["fuzz", "--ops", "FULLY_CONNECTED", "--n", "4", "--against", "optimized",
                      "--fail-on", "optimized", "--no-shrink"]) == 1
     assert cli_main(["fuzz", "--ops", "NOT_AN_OP"]) == 2

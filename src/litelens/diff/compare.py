@@ -60,9 +60,25 @@ def _real_scale(quant: Quantization | None, shape: tuple[int, ...]) -> np.ndarra
     return np.float64(scale.max())
 
 
+# Float tensors of the optimized and XNNPACK paths: their float kernels sum in other orders, fuse
+# multiply-adds and use their own exp/tanh approximations, which litelens does not reproduce bit
+# for bit. They are compared within this bound, relative to the largest magnitude in the official
+# tensor (so an element near zero in a tensor of large values is judged on the tensor's scale):
+# |ours - official| <= FLOAT_PATH_TOLERANCE * max|official|. Integer tensors are always bit-exact.
+FLOAT_PATH_TOLERANCE = {"reference": 0.0, "optimized": 1e-5, "xnnpack": 1e-5}
+
+
+def float_tolerance(resolver: str) -> float:
+    """The float tolerance (relative to a tensor's max |value|) for comparing against ``resolver``."""
+    return FLOAT_PATH_TOLERANCE.get(resolver.partition("-")[0], 0.0)
+
+
 def compare_arrays(ours: np.ndarray, theirs: np.ndarray, quant: Quantization | None = None,
-                   atol: float = 0.0, rtol: float = 0.0) -> dict:
-    """Fields of a :class:`TensorDiff` describing how ``ours`` differs from ``theirs``."""
+                   atol: float = 0.0, rtol: float = 0.0, rtol_of_max: float = 0.0) -> dict:
+    """Fields of a :class:`TensorDiff` describing how ``ours`` differs from ``theirs``.
+
+    ``rtol_of_max`` (floats only) adds ``rtol_of_max * max|theirs|`` (over finite values) to ``atol``.
+    """
     if ours.shape != theirs.shape or ours.dtype != theirs.dtype:
         return {"status": SHAPE, "size": int(theirs.size), "count": int(theirs.size),
                 "note": f"litelens {ours.dtype.name}{list(ours.shape)} vs official "
@@ -70,6 +86,9 @@ def compare_arrays(ours: np.ndarray, theirs: np.ndarray, quant: Quantization | N
     size = int(theirs.size)
     if theirs.dtype.kind == "f":
         both_nan = np.isnan(ours) & np.isnan(theirs)
+        if rtol_of_max and theirs.size:
+            finite = np.abs(theirs[np.isfinite(theirs)].astype(np.float64))
+            atol = atol + rtol_of_max * (float(finite.max()) if finite.size else 0.0)
         with np.errstate(invalid="ignore", over="ignore"):
             if atol or rtol:
                 bad = ~(np.isclose(ours, theirs, atol=atol, rtol=rtol) | both_nan)
@@ -123,7 +142,7 @@ class Comparison:
 
 def compare_runs(graph, ours: dict[int, np.ndarray], theirs: dict[int, np.ndarray],
                  atol: float = 0.0, rtol: float = 0.0, ours_ran_all: bool = True,
-                 official_unwritten: set[int] | None = None) -> Comparison:
+                 official_unwritten: set[int] | None = None, rtol_of_max: float = 0.0) -> Comparison:
     """Compare every tensor the graph computes (inputs and op outputs) present in either run.
 
     ``graph`` is a ``litelens.model.SubgraphInfo``. A tensor only one side has is recorded as
@@ -148,6 +167,6 @@ def compare_runs(graph, ours: dict[int, np.ndarray], theirs: dict[int, np.ndarra
         elif index not in ours:
             result.tensors[index] = TensorDiff(**base, status=MISSING_OURS, note="litelens stopped before it")
         else:
-            fields = compare_arrays(ours[index], theirs[index], info.quantization, atol, rtol)
+            fields = compare_arrays(ours[index], theirs[index], info.quantization, atol, rtol, rtol_of_max)
             result.tensors[index] = TensorDiff(**base, **fields)
     return result

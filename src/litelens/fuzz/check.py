@@ -2,7 +2,8 @@
 
 Outcomes (``Outcome.kind``):
 
-* ``ok``: both ran and every tensor is equal (integers bit for bit, floats exactly, NaN == NaN);
+* ``ok``: both ran and every tensor is equal (integers bit for bit; floats exactly, NaN == NaN, against
+  the reference resolver, within ``litelens.diff.compare.FLOAT_PATH_TOLERANCE`` against the others);
 * ``mismatch``: both ran and some tensor differs;
 * ``both-refused``: both refused the model or failed at invoke (e.g. an index out of range), or the
   official process aborted where litelens raised an error;
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from litelens.diff.compare import compare_runs
+from litelens.diff.compare import compare_runs, float_tolerance
 from litelens.diff.ours import run_litelens
 from litelens.fuzz.case import Case
 
@@ -44,8 +45,9 @@ class Outcome:
 
 
 def check(case: Case, worker, resolver: str = "reference") -> Outcome:
-    """Run ``case`` in litelens and (through ``worker``) officially under ``resolver``; classify."""
-    ours = run_litelens(case.content, case.inputs)
+    """Run ``case`` in litelens (flavor ``resolver``) and (through ``worker``) officially under
+    ``resolver``; classify."""
+    ours = run_litelens(case.content, case.inputs, flavor=resolver)
     if ours.error and "(a litelens bug)" in ours.error:
         return Outcome("litelens-bug", resolver, ours.error, ours_error=ours.error)
     return classify(ours, worker.run(case.content, case.inputs, resolver), resolver)
@@ -69,7 +71,7 @@ def classify(ours, theirs, resolver: str, comparison=None) -> Outcome:
         return Outcome("official-only-error", resolver, theirs.error, official_error=theirs.error)
     if comparison is None:
         comparison = compare_runs(ours.interpreter.graph, ours.values, theirs.values,
-                                  official_unwritten=theirs.unwritten)
+                                  official_unwritten=theirs.unwritten, rtol_of_max=float_tolerance(resolver))
     bad = comparison.differing
     missing = [d for d in comparison.tensors.values() if d.status == "not-computed-by-litelens"]
     if bad or missing:

@@ -129,7 +129,7 @@ def run_graphs(count: int, seed: int = 0, against=("reference",), flavors=("int8
                progress=None, out: str | Path | None = None) -> list[GraphOutcome]:
     """``count`` random blocks, each converted to every flavor and checked against every resolver."""
     import litelens
-    from litelens.diff.compare import compare_runs
+    from litelens.diff.compare import compare_runs, float_tolerance
     from litelens.diff.ours import run_litelens
     from litelens.diff.worker import OfficialWorker
 
@@ -151,13 +151,14 @@ def run_graphs(count: int, seed: int = 0, against=("reference",), flavors=("int8
                 inputs = {d["index"]: v.astype(np.dtype(d["dtype"])) for d, v in
                           zip(sorted(interp.get_input_details(), key=lambda d: d["name"] != "x"), values)}
                 case = GraphCase("GRAPH", content, inputs, name, p)
-                ours = run_litelens(content, inputs)
                 for resolver in against:
+                    ours = run_litelens(content, inputs, flavor=resolver)
                     theirs = worker.run(content, inputs, resolver)
                     share, tensors, comparison = 0.0, 0, None
                     if ours.ran and theirs.ran:
                         comparison = compare_runs(ours.interpreter.graph, ours.values, theirs.values,
-                                                  official_unwritten=theirs.unwritten)
+                                                  official_unwritten=theirs.unwritten,
+                                                  rtol_of_max=float_tolerance(resolver))
                         share, tensors = comparison.equal / max(comparison.compared, 1), comparison.compared
                     outcome = classify(ours, theirs, resolver, comparison)
                     result = GraphOutcome(name, flavor, resolver, len(interp.graph.operators), tensors, share,

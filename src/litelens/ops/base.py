@@ -8,6 +8,9 @@ An op is a subclass of :class:`Op` registered under its builtin name (``@registe
   everything that does not depend on input values: output shapes, multipliers and shifts, zero
   points, clamp ranges, lookup tables, transposed constant weights. It returns
   ``Prepared(params, output_shapes)``. Errors are raised with ``node.error("...")``.
+* ``xnnpack_rejects(node)`` (ops the XNNPACK delegate can take): None when the official delegate
+  would take this node, else the reason it would not. Prepare then sees ``node.flavor`` (the
+  kernel path: ``reference``, ``optimized`` or ``xnnpack``) and ``node.arch``.
 * ``eval(params, inputs, outputs)`` runs the kernel(s): ``inputs`` are arrays (None for an omitted
   optional input), ``outputs`` are preallocated arrays of the prepared shapes, written in place.
 
@@ -77,8 +80,10 @@ class Node:
     options: Any
     inputs: list[TensorArg | None]
     outputs: list[TensorArg]
-    flavor: str = "reference"
+    flavor: str = "reference"  # the kernel path: reference, optimized or xnnpack (litelens.flavors)
     version: int = 1
+    arch: str = "x86_64"  # whose platform rules apply where the official kernels differ by platform
+    xnnpack_note: str | None = None  # under the xnnpack flavor: why the delegate left this op alone
 
     def error(self, message: str) -> ModelError:
         return ModelError(f"op {self.index} {self.opcode}: {message}")
@@ -128,6 +133,14 @@ class Op:
 
     def parse_options(self, raw) -> Any:
         return None
+
+    def xnnpack_rejects(self, node: Node) -> str | None:
+        """Why the official XNNPACK delegate would not take ``node`` (None: it takes it).
+
+        Ops XNNPACK can run override this with the delegate's checks for them
+        (``tflite/delegates/xnnpack/xnnpack_delegate.cc``); a rejected op runs its optimized kernel.
+        """
+        return f"the XNNPACK delegate does not take {node.opcode}"
 
     def prepare(self, node: Node) -> Prepared:
         raise NotImplementedError
