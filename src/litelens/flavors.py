@@ -31,6 +31,10 @@ RESOLVER_OF_PATH = {"reference": "BUILTIN_REF", "optimized": "BUILTIN_WITHOUT_DE
                     "xnnpack": "AUTO"}
 
 
+class FlavorError(ValueError):
+    """A flavor name or override table litelens does not know."""
+
+
 @dataclass(frozen=True)
 class Flavor:
     """A parsed flavor name: the path asked for and the architecture whose rules apply."""
@@ -45,7 +49,7 @@ class Flavor:
 
 def parse_flavor_name(name) -> Flavor:
     if not isinstance(name, str) or name not in FLAVORS:
-        raise ValueError(f"flavor {name!r} is not available; choose from {', '.join(FLAVORS)}")
+        raise FlavorError(f"flavor {name!r} is not available; choose from {', '.join(FLAVORS)}")
     path, _, arch = name.partition("-")
     return Flavor(path, "arm64" if arch else "x86_64")
 
@@ -86,17 +90,19 @@ def parse_flavor(flavor) -> FlavorSpec:
         for k, part in enumerate(p.strip() for p in flavor.split(",")):
             if "=" not in part:
                 if k:
-                    raise ValueError(f"flavor {flavor!r}: only the first item may be a bare default, got {part!r}")
+                    raise FlavorError(f"flavor {flavor!r}: only the first item may be a bare default, got {part!r}")
                 table["default"] = part
                 continue
             key, _, value = part.partition("=")
             key = key.strip()
+            if not key or not value.strip():
+                raise FlavorError(f"flavor {flavor!r}: {part!r} is not NAME=FLAVOR")
             table[int(key) if key.isdigit() else key] = value.strip()
         flavor = table
     if isinstance(flavor, str):
         return FlavorSpec(parse_flavor_name(flavor), {}, {})
     if not isinstance(flavor, dict):
-        raise ValueError(f"flavor must be a name or a dict, got {type(flavor).__name__}")
+        raise FlavorError(f"flavor must be a name or a dict, got {type(flavor).__name__}")
     default = parse_flavor_name(flavor.get("default", "reference"))
     by_opcode, by_index = {}, {}
     for key, value in flavor.items():
@@ -104,14 +110,14 @@ def parse_flavor(flavor) -> FlavorSpec:
             continue
         parsed = parse_flavor_name(value)
         if isinstance(key, bool) or not isinstance(key, (int, str)):
-            raise ValueError(f"flavor override key {key!r}: use an op name (e.g. 'SOFTMAX') or an op index")
+            raise FlavorError(f"flavor override key {key!r}: use an op name (e.g. 'SOFTMAX') or an op index")
         if isinstance(key, int):
             if key < 0:
-                raise ValueError(f"flavor override key {key}: op indices are not negative")
+                raise FlavorError(f"flavor override key {key}: op indices are not negative")
             by_index[key] = parsed
         else:
             if not key.isupper():
-                raise ValueError(f"flavor override key {key!r}: op names are upper case, e.g. 'SOFTMAX'")
+                raise FlavorError(f"flavor override key {key!r}: op names are upper case, e.g. 'SOFTMAX'")
             by_opcode[key] = parsed
     return FlavorSpec(default, by_opcode, by_index)
 

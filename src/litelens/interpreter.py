@@ -120,12 +120,27 @@ class Interpreter:
         self.model: ModelInfo = load_model(model_content)
         self.graph: SubgraphInfo = self.model.subgraphs[0]
         self._ops = [self._resolve(op) for op in self.graph.operators]
+        self._check_flavor_overrides()
         self._shapes: dict[int, tuple[int, ...]] = {t.index: t.shape for t in self.graph.tensors}
         self._arrays: dict[int, np.ndarray] = {}
         self._steps: list[_Step] = []
         self._allocated = False
 
     # ---------------------------------------------------------------- loading
+    def _check_flavor_overrides(self) -> None:
+        from litelens.flavors import FlavorError
+        from litelens.ops import supported_ops
+
+        n_ops = len(self.graph.operators)
+        for index in self.flavor.by_index:
+            if index >= n_ops:
+                raise FlavorError(f"flavor override for op {index}: the model has {n_ops} ops (0..{n_ops - 1})")
+        known = set(supported_ops())
+        for opcode in self.flavor.by_opcode:
+            if opcode not in known:
+                raise FlavorError(f"flavor override for {opcode!r}: not an op litelens runs; "
+                                  f"supported: {', '.join(sorted(known))}")
+
     def _resolve(self, info):
         where = f"op {info.index}"
         cls = lookup(info.opcode, where)
@@ -375,6 +390,35 @@ class Interpreter:
         self._require_allocated()
         return [step.node for step in self._steps]
 
+    def kernel_paths(self) -> list[tuple[str, str | None]]:
+        """Per op: the official kernel path it reproduces (``reference``, ``optimized`` or ``xnnpack``)
+        and, under the xnnpack flavor, why the delegate would leave it to the optimized kernels."""
+        self._require_allocated()
+        return [(step.node.flavor, step.node.xnnpack_note) for step in self._steps]
+
+    def run_op(self, op_index: int, values: dict[int, np.ndarray]) -> list[np.ndarray]:
+        """Run op ``op_index`` alone on the given values of its non-constant inputs (tensor index ->
+        array, each of the dtype and shape Prepare saw) and return copies of its outputs. The
+        interpreter's buffers for that op are overwritten; other tensors are untouched."""
+        self._require_allocated()
+        index = _as_index(op_index)
+        if not 0 <= index < len(self._steps):
+            raise InputError(f"op index {index} out of range 0..{len(self._steps) - 1}")
+        step = self._steps[index]
+        for t, bound in zip(self.graph.operators[index].inputs, step.inputs):
+            if t == -1 or self.graph.tensors[t].data is not None:
+                continue
+            if t not in values:
+                raise InputError(f"op {index} {step.node.opcode}: no value given for its input tensor {t}")
+            value = np.asarray(values[t])
+            if value.dtype != bound.dtype or value.shape != bound.shape:
+                raise InputError(f"op {index} {step.node.opcode}: input tensor {t} must be "
+                                 f"{bound.dtype.name}{list(bound.shape)}, got {value.dtype.name}{list(value.shape)}")
+            np.copyto(bound, value)
+        with blas_threads(self.num_threads):
+            _eval(step)
+        return [np.array(out) for out in step.outputs]
+
     def op_params(self, op_index: int):
         """What Prepare computed for op ``op_index`` (multipliers, shifts, tables, ...)."""
         self._require_allocated()
@@ -441,7 +485,8 @@ class Interpreter:
     def _get_ops_details(self) -> list[dict]:
         return [
             {"index": op.index, "op_name": op.opcode, "inputs": np.array(op.inputs, np.int32),
-             "outputs": np.array(op.outputs, np.int32)}
+             "outputs": np.array(op.outputs, np.int32),
+             **({"kernel_path": self._steps[op.index].node.flavor} if self._allocated else {})}
             for op in self.graph.operators
         ]
 

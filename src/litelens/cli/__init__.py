@@ -39,10 +39,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     from litelens.errors import ModelError
+    from litelens.flavors import FlavorError
 
     try:
         return int(args.func(args) or 0)
     except ModelError as err:
+        print(f"litelens: error: {err}", file=sys.stderr)
+        return 2
+    except FlavorError as err:
         print(f"litelens: error: {err}", file=sys.stderr)
         return 2
     except FileNotFoundError as err:

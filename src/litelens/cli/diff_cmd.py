@@ -26,7 +26,10 @@ def add_parser(subparsers) -> None:
                         help="one input array (repeatable)")
     p.add_argument("--against", default="reference,optimized,xnnpack",
                    help="official resolvers to compare with, comma-separated (default: all three)")
-    p.add_argument("--flavor", default="reference", help="litelens's flavor (default: reference)")
+    p.add_argument("--flavor", default="reference",
+                   help="litelens's flavor: reference, optimized, xnnpack, optimized-arm64, xnnpack-arm64, or "
+                   "overrides like 'reference,SOFTMAX=optimized,21=xnnpack' (op name or op index = flavor); "
+                   "default reference")
     p.add_argument("--json", nargs="?", const="-", metavar="PATH",
                    help="write the findings as JSON to PATH ('-' or nothing: stdout, instead of the text report)")
     p.add_argument("--elements", type=int, default=5, help="differing elements to show (default 5)")
@@ -34,6 +37,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--atol", type=float, default=0.0, help="float tensors within atol + rtol*|official| count "
                    "as equal (default 0: exact)")
     p.add_argument("--rtol", type=float, default=0.0)
+    p.add_argument("--exact-floats", action="store_true",
+                   help="compare float tensors exactly against optimized and xnnpack too (default: within "
+                   "1e-5 of each tensor's max |value|, since their float kernels sum in other orders)")
     p.add_argument("--save-inputs", metavar="FILE.npz", help="save the inputs used, keyed by input name")
     p.set_defaults(func=main)
 
@@ -90,7 +96,8 @@ def main(args: argparse.Namespace) -> int:
                         console=Console(stderr=True), transient=True)
     with progress:
         report = diff_model(content, inputs, against, args.flavor, model_name=args.model,
-                            elements=args.elements, progress=progress, atol=args.atol, rtol=args.rtol)
+                            elements=args.elements, progress=progress, atol=args.atol, rtol=args.rtol,
+                            exact_floats=args.exact_floats)
     if not to_stdout:
         console.print(f"inputs: {source}")
         render(report, console)

@@ -34,7 +34,9 @@ def add_parser(subparsers) -> None:
                    "comma-separated indices; default: the element with the largest local error). Repeatable.")
     p.add_argument("--top", type=int, default=15, help="rows of the ranked table (default 15)")
     p.add_argument("--depth-rows", type=int, default=40, help="rows of the depth table (default 40)")
-    p.add_argument("--flavor", default="reference", help="whose kernels to reproduce (default: reference)")
+    p.add_argument("--flavor", default="reference", help="whose kernels to reproduce: reference (BUILTIN_REF), optimized "
+                   "(BUILTIN_WITHOUT_DEFAULT_DELEGATES), xnnpack (the default AUTO path), optimized-arm64, "
+                   "xnnpack-arm64, or per-op overrides like 'reference,SOFTMAX=optimized' (default: reference)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs used when none are given")
     p.set_defaults(func=main)
 

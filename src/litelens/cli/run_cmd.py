@@ -21,7 +21,9 @@ def add_parser(subparsers) -> None:
                    "which fits the factory models; give a real checkpoint's own)")
     p.add_argument("--labels", help="comma-separated class names for a classifier output, e.g. "
                    "negative,neutral,positive")
-    p.add_argument("--flavor", default="reference", help="whose kernels to reproduce (default: reference)")
+    p.add_argument("--flavor", default="reference", help="whose kernels to reproduce: reference (BUILTIN_REF), optimized "
+                   "(BUILTIN_WITHOUT_DEFAULT_DELEGATES), xnnpack (the default AUTO path), optimized-arm64, "
+                   "xnnpack-arm64, or per-op overrides like 'reference,SOFTMAX=optimized' (default: reference)")
     p.add_argument("-v", "--verbose", action="count", default=0,
                    help="trace every op as it runs: -v one line per op, -vv also the dtype, shape and range of "
                    "each output, -vvv also its first values")

@@ -25,6 +25,8 @@ def findings_json(report: DiffReport, f: ResolverFindings) -> dict:
         "divergent_ops": [d.to_json() for d in f.divergent],
         "first_unobserved_op": f.first_unobserved,
         "layers": [layer.to_json() for layer in f.layers],
+        "float_tolerance_of_max": f.float_tolerance,
+        "rule_checks": [c.to_json() for c in f.rule_checks],
         "tensors": [d.to_json() for d in comparison.tensors.values()],
     }
     first = f.first
@@ -33,8 +35,8 @@ def findings_json(report: DiffReport, f: ResolverFindings) -> dict:
             first.to_json(),
             output=comparison.tensors[first.outputs[0]].to_json(),
             elements=[e.to_json() for e in f.elements],
-            litelens_rule=rule(report.flavor, first.opcode),
-            official_rule=rule(f.resolver, first.opcode),
+            litelens_rule=f.rule_checks[0].ours_rule if f.rule_checks else rule(report.flavor, first.opcode),
+            official_rule=f.rule_checks[0].official_rule if f.rule_checks else rule(f.resolver, first.opcode),
         )
         if f.explanation is not None and hasattr(f.explanation, "to_dict"):
             out["first_divergent_op"]["litelens_arithmetic"] = f.explanation.to_dict()
@@ -110,7 +112,8 @@ def _render_findings(report: DiffReport, f: ResolverFindings, console, top_tenso
     if run.unwritten:
         console.print(f"{len(run.unwritten)} tensors never written by the official interpreter (not compared)")
     c = f.comparison
-    console.print(f"{c.equal}/{c.compared} tensors bit-exact ({100 * f.bit_exact_share:.1f}%)")
+    within = f" (floats within {f.float_tolerance:g} of each tensor's max)" if f.float_tolerance else ""
+    console.print(f"{c.equal}/{c.compared} tensors bit-exact{within} ({100 * f.bit_exact_share:.1f}%)")
     if f.first is None:
         if f.first_unobserved is not None:
             console.print(f"differences start at or before {_op_label(report, f.first_unobserved)} "
@@ -122,10 +125,16 @@ def _render_findings(report: DiffReport, f: ResolverFindings, console, top_tenso
     console.print(f"  its inputs {first.inputs} are equal in both runs; output {out.dtype}{out.shape}: "
                   f"{out.count}/{out.size} elements differ, max |diff| {_fmt(out.max_abs)}"
                   + (f" (real {_fmt(out.max_real)})" if out.max_real is not None and out.dtype != "float32" else ""))
-    ours_rule, their_rule = rule(report.flavor, first.opcode), rule(f.resolver, first.opcode)
-    if ours_rule or their_rule:
-        console.print(f"  documented rules: litelens ({report.flavor}) {ours_rule or '?'}; "
-                      f"official {f.resolver}: {their_rule or '?'}")
+    if f.rule_checks:
+        check = f.rule_checks[0]
+        console.print(f"  rules: litelens ({check.ours_path}) {check.ours_rule or '?'}; "
+                      f"official {f.resolver} ({check.official_path}): {check.official_rule or '?'}")
+        console.print(f"  why: {check.sentence()}")
+    else:
+        ours_rule, their_rule = rule(report.flavor, first.opcode), rule(f.resolver, first.opcode)
+        if ours_rule or their_rule:
+            console.print(f"  documented rules: litelens ({report.flavor}) {ours_rule or '?'}; "
+                          f"official {f.resolver}: {their_rule or '?'}")
     if f.elements:
         table = Table(show_edge=False, pad_edge=False)
         columns = ["position", "litelens", "official"]
@@ -156,6 +165,15 @@ def _render_findings(report: DiffReport, f: ResolverFindings, console, top_tenso
             console.print(f"  litelens's arithmetic for element {f.elements[0].position} "
                           "(official: the same inputs, its own rounding):")
             console.print(escape("\n".join("  " + line for line in f.explanation.render().splitlines()[1:])))
+    if len(f.rule_checks) > 1:
+        verdicts: dict[str, int] = {}
+        for check in f.rule_checks:
+            verdicts[check.verdict] = verdicts.get(check.verdict, 0) + 1
+        console.print(f"rule checks on the first {len(f.rule_checks)} divergent ops: "
+                      + ", ".join(f"{n} {v}" for v, n in verdicts.items()))
+        for check in f.rule_checks[1:]:
+            if check.verdict != "explained":
+                console.print(f"  {check.sentence()}")
     if len(f.divergent) > 1:
         counts: dict[str, int] = {}
         for d in f.divergent:

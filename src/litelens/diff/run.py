@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from litelens.diff.analysis import DivergentOp, LayerGrowth, divergent_ops, layer_growth, unobserved_start
-from litelens.diff.compare import Comparison, compare_runs
+from litelens.diff.compare import Comparison, compare_runs, float_tolerance
 from litelens.diff.elements import Element, explain_elements
 from litelens.diff.official_run import OfficialRun
 from litelens.diff.ours import OursRun, run_litelens
+from litelens.diff.why import RuleCheck, check_rules
 
 RESOLVERS = ("reference", "optimized", "xnnpack")
 EQUAL_STATUS, DIFFERS_STATUS, ERROR_STATUS = "equal", "differs", "error"
@@ -26,6 +27,8 @@ class ResolverFindings:
     elements_tensor: int | None = None
     explanation: object | None = None  # litelens.inspect.explain.Explanation of the first element, if available
     layers: list[LayerGrowth] = field(default_factory=list)
+    rule_checks: list[RuleCheck] = field(default_factory=list)  # why each divergent op diverges
+    float_tolerance: float = 0.0  # floats compared within this share of each tensor's max |value|
     note: str = ""
 
     @property
@@ -65,12 +68,18 @@ class DiffReport:
         return 1 if DIFFERS_STATUS in statuses else 0
 
 
-def _analyse(findings: ResolverFindings, ours: OursRun, elements: int, atol: float, rtol: float) -> None:
+def _analyse(findings: ResolverFindings, ours: OursRun, elements: int, atol: float, rtol: float,
+             model_content: bytes, exact_floats: bool) -> None:
     interp = ours.interpreter
     graph = interp.graph
+    findings.float_tolerance = 0.0 if exact_floats else float_tolerance(findings.resolver)
     findings.comparison = compare_runs(graph, ours.values, findings.official.values, atol, rtol,
-                                       official_unwritten=findings.official.unwritten)
+                                       official_unwritten=findings.official.unwritten,
+                                       rtol_of_max=findings.float_tolerance)
     findings.divergent = divergent_ops(graph, findings.comparison)
+    if findings.divergent and interp._allocated:
+        findings.rule_checks = check_rules(model_content, ours, findings.official, findings.resolver,
+                                           findings.divergent)
     if not findings.divergent and findings.comparison.differing:
         findings.first_unobserved = unobserved_start(graph, findings.comparison)
     findings.layers = layer_growth(graph, findings.comparison)
@@ -101,8 +110,13 @@ def _step_by_step(interp, op_index: int, element: tuple[int, ...]):
 
 def diff_model(model_content: bytes, inputs: dict, against=RESOLVERS, flavor="reference",
                model_name: str = "<model>", elements: int = 5, worker=None, progress=None,
-               atol: float = 0.0, rtol: float = 0.0) -> DiffReport:
+               atol: float = 0.0, rtol: float = 0.0, exact_floats: bool = False) -> DiffReport:
     """Compare litelens (``flavor``) with the official interpreter under each resolver in ``against``.
+
+    Integer tensors must be equal bit for bit. Float tensors are compared exactly against the
+    reference resolver and within ``FLOAT_PATH_TOLERANCE`` against optimized and xnnpack (whose float
+    kernels use other summation orders), unless ``exact_floats``. Each divergent op gets a
+    :class:`RuleCheck`: the rule each side follows, checked by re-running the op the official way.
 
     ``inputs``: tensor index or input name -> array. ``worker``: an :class:`OfficialWorker` to reuse
     (one is started and closed here otherwise). ``progress``: a ``rich.progress.Progress`` to report on.
@@ -129,7 +143,7 @@ def diff_model(model_content: bytes, inputs: dict, against=RESOLVERS, flavor="re
             run = worker.run(model_content, inputs, resolver)
             result = ResolverFindings(resolver, run)
             if graph is not None and ours.interpreter._allocated and run.stage != "load" and not run.crashed:
-                _analyse(result, ours, elements, atol, rtol)
+                _analyse(result, ours, elements, atol, rtol, model_content, exact_floats)
             findings.append(result)
             if progress is not None:
                 progress.update(official_task, completed=1)
@@ -142,4 +156,5 @@ def diff_model(model_content: bytes, inputs: dict, against=RESOLVERS, flavor="re
     if ours.interpreter is not None:
         for d in ours.interpreter.get_input_details():
             input_summary[d["name"]] = f"{np.dtype(d['dtype']).name}{list(map(int, d['shape']))}"
-    return DiffReport(model_name, ours.flavor, n_ops, n_tensors, input_summary, ours, findings)
+    flavor_name = ours.interpreter.flavor.name if ours.interpreter is not None else ours.flavor
+    return DiffReport(model_name, flavor_name, n_ops, n_tensors, input_summary, ours, findings)
