@@ -96,8 +96,6 @@ def _prepare_sigmoid16(node: Node, func: int, qx, qout) -> Prepared:
 def _prepare_elementwise(node: Node, func: int, check_quantized=None, int16: bool = False) -> Prepared:
     """``int16``: whether the op takes int16 (TANH/LOGISTIC by the sigmoid table, GELU by a 513-entry LUT)."""
     node.expect_counts(1)
-    if node.flavor != "reference":
-        raise node.error(f"flavor {node.flavor!r} is not implemented; only 'reference'")
     x, out = node.input(0), node.outputs[0]
     node.expect_dtype(x, np.float32, np.int8, np.uint8, *([np.int16] if int16 else []))
     if out.dtype != x.dtype:

@@ -17,12 +17,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from litelens.kernels import elementwise as k
+from litelens.kernels import neon_add
+from litelens.kernels import xnnpack_elementwise as xk
 from litelens.kernels.fixedpoint import quantize_multiplier
 from litelens.ops.activation_fn import NONE
 from litelens.ops.base import Node, Op, Prepared
 from litelens.ops.binary_common import (
-    BinaryParams, Operands, f32, float_activation_range, integer_activation_range, maybe_pair_table,
-    multiplier_below_one, prepare_operands, quantized_range, run_binary, scale_and_zero_point,
+    PAIR_TABLES, BinaryParams, Operands, f32, float_activation_range, integer_activation_range, maybe_pair_table,
+    multiplier_below_one, prepare_operands, quantized_range, run_binary, scale_and_zero_point, with_pair_table,
+    xnnpack_activation_problem, xnnpack_binary_rejects, xnnpack_float_activation_range,
 )
 from litelens.ops.registry import register
 
@@ -71,6 +74,23 @@ def checked_log2(x: float) -> tuple[bool, int]:
     return abs(log2 - rounded) < 1e-3, int(rounded)
 
 
+@dataclass(frozen=True)
+class XnnpackAddSub:
+    """XNNPACK qs8 add (kernels/xnnpack_elementwise.py): ((bias + m1 x1 + m2 x2) >> shift) + zp_out."""
+
+    bias: int
+    multiplier1: int
+    multiplier2: int
+    shift: int
+    out_zero_point: int
+    act_min: int
+    act_max: int
+
+
+# XNNPACK's limits on input scale / output scale for ADD and SUB (VisitBinaryNode).
+XNNPACK_SCALE_MIN, XNNPACK_SCALE_MAX = np.float32(1.0 / 1024.0), np.float32(256.0)
+
+
 class _AddSub(Op):
     sign = 1
 
@@ -79,6 +99,24 @@ class _AddSub(Op):
             return AddSubOptions()
         return AddSubOptions(int(raw.FusedActivationFunction()), bool(raw.PotScaleInt16()))
 
+    def xnnpack_rejects(self, node: Node) -> str | None:
+        """``VisitBinaryNode`` for ADD/SUB: float or per-tensor int8/uint8, one type, ranks <= 6,
+        each input scale / output scale (float32) in [1/1024, 256), activation NONE/RELU/RELU_N1_TO_1/RELU6."""
+        problem = xnnpack_binary_rejects(node, quantized_8bit=True)
+        if problem:
+            return problem
+        out = node.outputs[0]
+        if out.dtype in (np.int8, np.uint8):
+            so = np.float32(out.quantization.scale[0])
+            for k, t in enumerate(node.inputs[:2]):
+                with np.errstate(all="ignore"):
+                    ratio = np.float32(np.float32(t.quantization.scale[0]) / so)
+                if not (ratio >= XNNPACK_SCALE_MIN and not ratio >= XNNPACK_SCALE_MAX):
+                    return (f"input {k + 1} scale / output scale = {float(ratio):.6g} is outside the delegate's "
+                            "[1/1024, 256)")
+        options = node.options or AddSubOptions()
+        return xnnpack_activation_problem(options.activation)
+
     def prepare(self, node: Node) -> Prepared:
         ops = prepare_operands(node, DTYPES)
         dtype = ops.x1.dtype
@@ -86,7 +124,10 @@ class _AddSub(Op):
         op = k.ADD if self.sign > 0 else k.SUB
         quantized = [t.quantization is not None for t in (ops.x1, ops.x2, ops.out)]
         if dtype == np.float32:
-            params = BinaryParams(ops.plan, k.float_binary, (op, *float_activation_range(activation)))
+            bounds = (xnnpack_float_activation_range if node.flavor == "xnnpack" else float_activation_range)(activation)
+            params = BinaryParams(ops.plan, k.float_binary, (op, *bounds))
+        elif node.flavor == "xnnpack" and dtype == np.int8:
+            params = self._prepare_xnnpack(node, ops)
         elif dtype in (np.int32, np.int64) or (dtype == np.int16 and not any(quantized)):
             if dtype == np.int16 and self.sign < 0:
                 raise node.error("SUB of unquantized int16 is not supported by the official kernel")
@@ -124,8 +165,32 @@ class _AddSub(Op):
                             self._vector_count(ops, sho))
         args = (q.offset1, q.multiplier1, q.shift1, q.offset2, q.multiplier2, q.shift2, q.left_shift,
                 q.sign, q.out_multiplier, q.out_shift, q.out_offset, q.act_min, q.act_max, q.vector_count)
+        if node.flavor != "reference" and self.sign > 0 and not int16:
+            return self._optimized_int8_add(ops, q)
         params = BinaryParams(ops.plan, k.quantized_add_sub, args, q)
         return params if q.vector_count else maybe_pair_table(params, ops.x1.dtype)
+
+    def _prepare_xnnpack(self, node: Node, ops: Operands) -> BinaryParams:
+        s1, z1 = scale_and_zero_point(node, ops.x1)
+        s2, z2 = scale_and_zero_point(node, ops.x2)
+        so, zo = scale_and_zero_point(node, ops.out)
+        bias, m1, m2, shift = xk.qs8_add_params(s1, z1, s2, z2, so, self.sign)
+        lo, hi = xk.xnnpack_activation_range(node.options.activation, so, zo)
+        q = XnnpackAddSub(bias, m1, m2, shift, zo, lo, hi)
+        return maybe_pair_table(BinaryParams(ops.plan, xk.qs8_add, (bias, m1, m2, shift, zo, lo, hi), q), np.int8)
+
+    def _optimized_int8_add(self, ops: Operands, q: QuantizedAddSub) -> BinaryParams:
+        """The NEON-through-SSE optimized ADD (kernels/neon_add.py): one lane mode per output element."""
+        modes = neon_add.add_lane_modes(ops.x1.shape, ops.x2.shape, ops.plan.size)
+        tail = (q.offset1, q.multiplier1, q.shift1, q.offset2, q.multiplier2, q.shift2, q.left_shift,
+                q.out_multiplier, q.out_shift, q.out_offset, q.act_min, q.act_max)
+        present = np.unique(modes)
+        if PAIR_TABLES and present.size <= 1:
+            mode = int(present[0]) if present.size else neon_add.SCALAR
+            return with_pair_table(BinaryParams(ops.plan, neon_add.neon_add_int8,
+                                                (np.zeros(0, np.uint8), mode, *tail), q))
+        modes.setflags(write=False)
+        return BinaryParams(ops.plan, neon_add.neon_add_int8, (modes, 0, *tail), q)
 
     @staticmethod
     def _vector_count(ops: Operands, out_shift: int) -> int:

@@ -46,14 +46,8 @@ class Operands:
     plan: BroadcastPlan
 
 
-def expect_reference_flavor(node: Node) -> None:
-    if node.flavor != "reference":
-        raise node.error(f"flavor {node.flavor!r} is not implemented; only 'reference'")
-
-
 def prepare_operands(node: Node, dtypes: tuple) -> Operands:
     """Two inputs of one supported dtype broadcast onto one output of that dtype."""
-    expect_reference_flavor(node)
     node.expect_counts(2)
     x1, x2, out = node.input(0), node.input(1), node.outputs[0]
     node.expect_dtype(x1, *dtypes)
@@ -177,3 +171,63 @@ def run_binary(params: BinaryParams, inputs, outputs) -> None:
         return
     params.kernel(outputs[0].reshape(-1), inputs[0].reshape(-1), inputs[1].reshape(-1),
                   plan.loops, plan.strides1, plan.strides2, *params.args)
+
+
+# --- The XNNPACK delegate's checks (tflite/delegates/xnnpack/xnnpack_delegate.cc) -----------------
+
+XNN_MAX_TENSOR_DIMS = 6
+
+
+def xnnpack_shape_problem(t: TensorArg, min_rank: int = 0, max_rank: int = XNN_MAX_TENSOR_DIMS) -> str | None:
+    """``CheckTensorShape``: rank within [min_rank, max_rank] and every dim positive."""
+    if not min_rank <= len(t.shape) <= max_rank:
+        return f"{t.describe()} has rank {len(t.shape)}; the delegate takes ranks {min_rank}..{max_rank}"
+    if any(d <= 0 for d in t.shape):
+        return f"{t.describe()} has an empty dimension"
+    return None
+
+
+def xnnpack_type_problem(t: TensorArg, quantized_8bit: bool = True, float16: bool = True) -> str | None:
+    """``CheckTensorFloatOrQUInt8Type`` (``quantized_8bit=False``: ``CheckTensorFloatType``): float32
+    (float16), or int8/uint8 with one scale (and one zero point) on quantized dimension 0."""
+    if t.dtype == np.float32 or (float16 and t.dtype == np.float16):
+        return None
+    if quantized_8bit and t.dtype in (np.int8, np.uint8):
+        q = t.quantization
+        if q is None or q.scale.size != 1 or q.axis != 0 or (t.dtype == np.uint8 and q.zero_point.size != 1):
+            return f"{t.describe()} is not quantized per tensor"
+        return None
+    what = "float or per-tensor int8/uint8" if quantized_8bit else "float"
+    return f"{t.describe()} is {t.dtype.name}; the delegate takes {what} here"
+
+
+def xnnpack_binary_rejects(node: Node, quantized_8bit: bool) -> str | None:
+    """``VisitBinaryNode``'s common checks: 2 inputs, 1 output, input ranks <= 6 with no empty
+    dim, float (and for ADD/SUB/MUL per-tensor 8-bit) types, one type for all three."""
+    if len(node.inputs) != 2 or len(node.outputs) != 1 or any(t is None for t in node.inputs):
+        return "the delegate needs 2 inputs and 1 output"
+    x1, x2, out = node.inputs[0], node.inputs[1], node.outputs[0]
+    for t in (x1, x2):
+        problem = xnnpack_shape_problem(t)
+        if problem:
+            return problem
+    for t in (x1, x2, out):
+        problem = xnnpack_type_problem(t, quantized_8bit)
+        if problem:
+            return problem
+    if quantized_8bit and not x1.dtype == x2.dtype == out.dtype:
+        return "mixed input/output types"
+    return None
+
+
+def xnnpack_activation_problem(activation: int) -> str | None:
+    """``ConvertActivationToOutputRange``: NONE, RELU, RELU_N1_TO_1 and RELU6 only."""
+    if activation in (NONE, RELU, RELU_N1_TO_1, RELU6):
+        return None
+    return f"fused activation {activation} (TANH/SIGN_BIT) is not supported by the delegate"
+
+
+def xnnpack_float_activation_range(activation: int) -> tuple[np.float32, np.float32]:
+    """XNNPACK's float clamp: +-inf without an activation (an infinite result stays infinite)."""
+    lo, hi = {RELU: (0.0, np.inf), RELU6: (0.0, 6.0), RELU_N1_TO_1: (-1.0, 1.0)}.get(activation, (-np.inf, np.inf))
+    return np.float32(lo), np.float32(hi)

@@ -41,8 +41,6 @@ class L2Normalization(Op):
 
     def prepare(self, node: Node) -> Prepared:
         node.expect_counts(1)
-        if node.flavor != "reference":
-            raise node.error(f"flavor {node.flavor!r} is not implemented; only 'reference'")
         x, out = node.input(0), node.outputs[0]
         if len(x.shape) < 1:
             raise node.error(f"{x.describe()} must have rank >= 1 (the norm runs over the last axis)")

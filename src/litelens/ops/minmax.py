@@ -32,8 +32,6 @@ class _MaximumMinimum(Op):
     is_maximum = True
 
     def prepare(self, node: Node) -> Prepared:
-        if node.flavor != "reference":
-            raise node.error(f"flavor {node.flavor!r} is not implemented; only 'reference'")
         ops = prepare_operands(node, DTYPES)
         half = ops.x1.dtype == np.float16
         kernel = k.maximum_minimum_half if half else k.maximum_minimum

@@ -11,13 +11,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from litelens.kernels import elementwise as k
+from litelens.kernels import xnnpack_elementwise as xk
 from litelens.ops.activation_fn import NONE
 from litelens.ops.base import Node, Op, Prepared
 from litelens.ops.common import checked_multiplier
 from litelens.ops.binary_common import (
     BinaryParams, activation_of, f32, float_activation_range, integer_activation_range, maybe_pair_table,
     prepare_operands,
-    quantized_range, run_binary, scale_and_zero_point,
+    quantized_range, run_binary, scale_and_zero_point, xnnpack_activation_problem, xnnpack_binary_rejects,
+    xnnpack_float_activation_range,
 )
 from litelens.ops.registry import register
 
@@ -35,10 +37,38 @@ class QuantizedMul:
     act_max: int
 
 
+@dataclass(frozen=True)
+class XnnpackMul:
+    """XNNPACK qs8 vmul fp32: rne(float32((x1 - zp1) * (x2 - zp2)) * scale) + zp_out, clamped."""
+
+    zero_point1: int
+    zero_point2: int
+    scale: float  # float32(s1 * s2) / s_out in float32
+    out_zero_point: int
+    act_min: int
+    act_max: int
+
+
+XNNPACK_SCALE_MIN, XNNPACK_SCALE_MAX = np.float32(1.0 / 65536.0), np.float32(256.0)
+
+
 @register("MUL")
 class Mul(Op):
     def parse_options(self, raw) -> int:
         return activation_of(raw)
+
+    def xnnpack_rejects(self, node: Node) -> str | None:
+        """``VisitBinaryNode`` for MUL: float or per-tensor int8/uint8, one type, ranks <= 6,
+        (s1 * s2) / s_out (float32) in [1/65536, 256), activation NONE/RELU/RELU_N1_TO_1/RELU6."""
+        problem = xnnpack_binary_rejects(node, quantized_8bit=True)
+        if problem:
+            return problem
+        x1, x2, out = node.inputs[0], node.inputs[1], node.outputs[0]
+        if out.dtype in (np.int8, np.uint8):
+            ratio = xk.qs8_mul_scale(x1.quantization.scale[0], x2.quantization.scale[0], out.quantization.scale[0])
+            if not (ratio >= XNNPACK_SCALE_MIN and not ratio >= XNNPACK_SCALE_MAX):
+                return f"(s1 * s2) / s_out = {float(ratio):.6g} is outside the delegate's [1/65536, 256)"
+        return xnnpack_activation_problem(NONE if node.options is None else node.options)
 
     def prepare(self, node: Node) -> Prepared:
         activation = NONE if node.options is None else node.options
@@ -46,7 +76,16 @@ class Mul(Op):
         dtype = ops.x1.dtype
         quantized = [t.quantization is not None for t in (ops.x1, ops.x2, ops.out)]
         if dtype == np.float32:
-            params = BinaryParams(ops.plan, k.float_binary, (k.MUL, *float_activation_range(activation)))
+            bounds = (xnnpack_float_activation_range if node.flavor == "xnnpack" else float_activation_range)(activation)
+            params = BinaryParams(ops.plan, k.float_binary, (k.MUL, *bounds))
+        elif node.flavor == "xnnpack" and dtype == np.int8:
+            s1, z1 = scale_and_zero_point(node, ops.x1)
+            s2, z2 = scale_and_zero_point(node, ops.x2)
+            so, zo = scale_and_zero_point(node, ops.out)
+            scale = xk.qs8_mul_scale(s1, s2, so)
+            lo, hi = xk.xnnpack_activation_range(activation, so, zo)
+            q = XnnpackMul(z1, z2, float(scale), zo, lo, hi)
+            params = maybe_pair_table(BinaryParams(ops.plan, xk.qs8_mul, (z1, z2, scale, zo, lo, hi), q), dtype)
         elif dtype in (np.int32, np.int64) or (dtype == np.int16 and not any(quantized)):
             lo, hi = integer_activation_range(activation, dtype)
             params = BinaryParams(ops.plan, k.integer_binary, (k.MUL, lo, hi, 8 * dtype.itemsize))

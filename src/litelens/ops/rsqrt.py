@@ -17,7 +17,7 @@ from litelens.errors import InputError
 from litelens.kernels import rsqrt as k
 from litelens.ops.base import Node, Op, Prepared
 from litelens.ops.common import checked_multiplier
-from litelens.ops.binary_common import expect_reference_flavor, f32, scale_and_zero_point
+from litelens.ops.binary_common import f32, scale_and_zero_point
 from litelens.ops.registry import register
 
 
@@ -34,7 +34,6 @@ class RsqrtParams:
 @register("RSQRT")
 class Rsqrt(Op):
     def prepare(self, node: Node) -> Prepared:
-        expect_reference_flavor(node)
         node.expect_counts(1)
         x, out = node.input(0), node.outputs[0]
         node.expect_dtype(x, np.float32, np.int8, np.int16)

@@ -1,0 +1,145 @@
+"""Elementwise, activation and data-movement ops under the optimized and xnnpack flavors, against the
+official interpreter's BUILTIN_WITHOUT_DEFAULT_DELEGATES (optimized) and AUTO (xnnpack) runs.
+
+Integer outputs must be bit-exact. Float outputs: within 1e-5 * max|official| (FLOAT_PATH_TOLERANCE of
+litelens.diff.compare: XNNPACK's float kernels use their own polynomial approximations). Whether the
+delegate took an op is read from the official AUTO interpreter's execution plan (a DELEGATE node).
+"""
+import numpy as np
+import pytest
+
+pytest.importorskip("ai_edge_litert")
+
+import litelens  # noqa: E402
+from litelens import build  # noqa: E402
+from litelens.official import official_interpreter, run_official  # noqa: E402
+
+RESOLVER = {"optimized": "optimized", "xnnpack": "xnnpack"}
+
+
+def T(shape, dtype, name, scale=None, zp=0, data=None):
+    kw = {} if scale is None else dict(scale=scale, zero_point=zp)
+    return build.Tensor(list(shape), dtype, name, data=data, **kw)
+
+
+def run_litelens(content: bytes, inputs: dict, flavor: str):
+    it = litelens.Interpreter(model_content=content, flavor=flavor, preserve_all_tensors=True)
+    it.allocate_tensors()
+    for k, v in inputs.items():
+        it.set_tensor(k, v)
+    it.invoke()
+    return it
+
+
+def assert_matches(content: bytes, inputs: dict, flavor: str, expect_path: str | None = None):
+    """Every output of litelens(flavor) equals the official run (ints exactly, floats within 1e-5 of max)."""
+    theirs = run_official(content, inputs, flavor)
+    it = run_litelens(content, inputs, flavor)
+    if expect_path is not None:
+        assert it.kernel_paths()[0][0] == expect_path, it.kernel_paths()
+    for d in it.get_output_details():
+        ours, ref = it.get_tensor(d["index"]), theirs[d["index"]]
+        if ref.dtype.kind == "f":
+            finite = np.isfinite(ref)
+            np.testing.assert_array_equal(np.isnan(ours), np.isnan(ref))
+            np.testing.assert_array_equal(ours[~finite & ~np.isnan(ref)], ref[~finite & ~np.isnan(ref)])
+            tol = 1e-5 * (np.abs(ref[finite]).max() if finite.any() else 0.0)
+            assert np.all(np.abs(ours[finite].astype(np.float64) - ref[finite]) <= tol)
+        else:
+            bad = ours != ref
+            assert not bad.any(), (f"{int(bad.sum())}/{bad.size} differ; first at {np.argwhere(bad)[0].tolist()}: "
+                                   f"ours {ours[bad][0]} official {ref[bad][0]}")
+    return it
+
+
+def all_pairs(dtype=np.int8):
+    info = np.iinfo(dtype)
+    a = np.arange(info.min, info.max + 1).astype(dtype)
+    return a.reshape(-1, 1), a.reshape(1, -1)
+
+
+def binary_model(op, s1, z1, s2, z2, so, zo, shape1, shape2, out_shape, dtype="int8", act="NONE"):
+    a, b = T(shape1, dtype, "a", s1, z1), T(shape2, dtype, "b", s2, z2)
+    out = T(out_shape, dtype, "out", so, zo)
+    return build.single_op(op, [a, b], [out], {"fused_activation_function": act}).to_bytes()
+
+
+def delegated(content: bytes, inputs: dict | None = None) -> bool:
+    """Did the official XNNPACK delegate take the (single-op) model's op? The official AUTO
+    interpreter's execution plan then holds a DELEGATE node next to the replaced op."""
+    interp = official_interpreter(content, "xnnpack", preserve_all_tensors=False)
+    return any(d["op_name"] == "DELEGATE" for d in interp._get_ops_details())
+
+
+# (s1, z1, s2, z2, s_out, z_out): ordinary, symmetric, very different scales, large output range.
+SCALES = [(0.05, 3, 0.03, -7, 0.08, 1), (0.01, 0, 0.01, 0, 0.02, 0), (0.2, -100, 0.003, 50, 0.05, -20),
+          (0.5, 10, 0.5, 10, 0.002, 0), (0.0123, 127, 0.0456, -128, 0.0077, -3)]
+
+
+@pytest.mark.parametrize("flavor", ["optimized", "xnnpack"])
+@pytest.mark.parametrize("op", ["ADD", "SUB", "MUL"])
+@pytest.mark.parametrize("act", ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"])
+def test_int8_binary_all_input_pairs(flavor, op, act):
+    x1, x2 = all_pairs()
+    for scales in SCALES:
+        content = binary_model(op, *scales, x1.shape, x2.shape, (256, 256), act=act)
+        assert_matches(content, {0: x1, 1: x2}, flavor)
+
+
+@pytest.mark.parametrize("shapes", [
+    ((3, 7, 21), (3, 7, 21)),          # same shape: 16-lane blocks, scalar tail
+    ((2, 1, 35), (2, 5, 35)),          # five-fold with y4 = 35 > 1
+    ((4, 1), (4, 13)),                 # y4 = 1: 8-lane scalar broadcast, scalar tail
+    ((13,), (1,)),                     # scalar second input
+    ((2, 3, 1, 5), (1, 3, 4, 5)),      # y4 > 1 with y1 > 1
+    ((2, 1, 3), (1, 4, 1)),            # generic broadcast: reference loop
+])
+def test_optimized_int8_add_lane_modes(shapes):
+    rng = np.random.default_rng(1)
+    s1, s2 = shapes
+    out_shape = np.broadcast_shapes(s1, s2)
+    for scales in SCALES:
+        content = binary_model("ADD", *scales, s1, s2, out_shape)
+        inputs = {0: rng.integers(-128, 128, s1).astype(np.int8), 1: rng.integers(-128, 128, s2).astype(np.int8)}
+        assert_matches(content, inputs, "optimized")
+        assert_matches(content, {0: inputs[1], 1: inputs[0]} if s1 == s2 else inputs, "xnnpack")
+
+
+@pytest.mark.parametrize("op,s_out,takes", [
+    # ADD/SUB: input scale / output scale in [1/1024, 256)
+    ("ADD", 0.5 / 256, False), ("ADD", np.float32(0.5) / np.float32(255.99), True),
+    ("ADD", 0.5 * 1024, True), ("ADD", 0.5 * 1025, False), ("SUB", 0.5 / 256, False), ("SUB", 0.5 * 1024, True),
+    # MUL: s1 * s2 / s_out in [1/65536, 256)
+    ("MUL", 0.25 / 256, False), ("MUL", 0.25 / 255.9, True), ("MUL", 0.25 * 65536, True),
+    ("MUL", 0.25 * 65600, False),
+])
+def test_xnnpack_scale_limits(op, s_out, takes):
+    x1 = np.arange(-128, 128, dtype=np.int8).reshape(16, 16)
+    content = binary_model(op, 0.5, 0, 0.5, 0, float(s_out), 0, (16, 16), (16, 16), (16, 16))
+    inputs = {0: x1, 1: x1.T.copy()}
+    assert delegated(content, inputs) == takes
+    it = assert_matches(content, inputs, "xnnpack", "xnnpack" if takes else "optimized")
+    assert (it.kernel_paths()[0][1] is None) == takes
+
+
+def test_xnnpack_rejects_tanh_activation_and_int16():
+    x1 = np.arange(-128, 128, dtype=np.int8).reshape(16, 16)
+    content = binary_model("ADD", 0.05, 0, 0.05, 0, 0.1, 0, (16, 16), (16, 16), (16, 16), act="TANH")
+    assert not delegated(content, {0: x1, 1: x1})
+    it = run_litelens(content, {0: x1, 1: x1}, "xnnpack")
+    assert "activation" in it.kernel_paths()[0][1]
+    x16 = np.arange(-128, 128, dtype=np.int16).reshape(16, 16) * 100
+    content = binary_model("ADD", 0.05, 0, 0.05, 0, 0.1, 0, (16, 16), (16, 16), (16, 16), dtype="int16")
+    assert not delegated(content, {0: x16, 1: x16})
+    assert_matches(content, {0: x16, 1: x16}, "xnnpack", "optimized")
+
+
+@pytest.mark.parametrize("flavor", ["optimized", "xnnpack"])
+@pytest.mark.parametrize("op", ["ADD", "SUB", "MUL"])
+def test_float_binary_overflow(flavor, op):
+    big = np.float32(3e38)
+    x1 = np.array([[big, -big, 1.0, np.inf, np.nan, 0.0]], np.float32)
+    x2 = np.array([[big, big, -1.0, 1.0, 1.0, -0.0]], np.float32)
+    content = build.single_op(op, [T((1, 6), "float32", "a"), T((1, 6), "float32", "b")],
+                              [T((1, 6), "float32", "out")], {"fused_activation_function": "NONE"}).to_bytes()
+    assert_matches(content, {0: x1, 1: x2}, flavor)
