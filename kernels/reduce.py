@@ -10,6 +10,8 @@ import numpy as np
 
 from litelens.kernels.config import jit
 from litelens.kernels.fixedpoint import multiply_by_quantized_multiplier, wrap_int32
+from litelens.kernels.lut import float_to_int32, round_half_away
+from litelens.kernels.quantize import rounding_mul_rows
 
 
 @jit
@@ -98,3 +100,71 @@ def quantized_mean_or_sum(output, x, input_zero_point, multiplier, shift, output
             shifted = wrap_int32(wrap_int32(acc[i]) - offset)
             out = wrap_int32(multiply_by_quantized_multiplier(shifted, multiplier, shift) + output_zero_point)
             output[o, i] = min(max(out, qmin), qmax)
+
+
+# --- optimized (optimized_ops reduce.h, optimized_integer_ops mean.h) and XNNPACK paths -------------
+
+
+@jit
+def quantized_sum_float_rescale(output, x, scale, bias, output_zero_point, qmin, qmax):
+    """optimized_ops ``QuantizedMeanOrSum`` with compute_sum (SUM of int8/uint8/int16).
+
+    [outer, reduced, inner] -> [outer, inner]. s = wrapping int32 sum of the codes;
+    out = clamp(int32(round_half_away(float(s) * scale + bias)) + out_zp), all float32, with
+    scale = float(in_s / out_s) and bias = float(float(-in_zp * scale) * n) from Prepare.
+    """
+    outer, reduced, inner = x.shape
+    acc = np.empty(inner, dtype=np.int64)
+    scale = np.float32(scale)
+    bias = np.float32(bias)
+    for o in range(outer):
+        _sum_int64(acc, x, o)
+        for i in range(inner):
+            v = np.float32(np.float32(np.float32(wrap_int32(acc[i])) * scale) + bias)
+            q = wrap_int32(float_to_int32(round_half_away(v)) + output_zero_point)
+            output[o, i] = min(max(q, qmin), qmax)
+
+
+@jit
+def mean_spatial_4d(output, x, multiplier, shift, bias, qmin, qmax):
+    """optimized ``Mean`` for 8-bit NHWC input over H and W with keep_dims (integer_ops/mean.h, reduce.h).
+
+    [batch, H*W, depth] -> [batch, depth]. acc = int32 sum of the codes (no zero point);
+    out = clamp(mul(acc) + bias) where mul is the NEON ``MultiplyByQuantizedMultiplier4Rows`` (ties-up
+    last shift) for channels in whole blocks of 16 and the scalar MBQM for the depth % 16 tail
+    (single-threaded split: one task covers all channels).
+    """
+    batch, reduced, depth = x.shape
+    blocked = (depth // 16) * 16
+    for b in range(batch):
+        for d in range(depth):
+            acc = np.int64(0)
+            for r in range(reduced):
+                acc += np.int64(x[b, r, d])
+            acc = wrap_int32(acc)
+            if d < blocked:
+                v = rounding_mul_rows(acc, multiplier, shift)
+            else:
+                v = multiply_by_quantized_multiplier(acc, multiplier, shift)
+            v = wrap_int32(v + bias)
+            output[b, d] = min(max(v, qmin), qmax)
+
+
+@jit
+def xnnpack_quantized_reduce(output, x, inv_scale, zero_point, qmin, qmax):
+    """XNNPACK qs8/qu8 SUM and MEAN (operators/reduce-nd.c): int32 sum, then the reference int32 -> q8
+    convert: out = clamp(nearbyint(float(s) * inv_scale + zero_point)) in float32 (ties to even), with
+    inv_scale = float(in_s / out_s) * (MEAN: float(1 / n)) and zero_point = out_zp - float(n * in_zp) * inv_scale.
+    [outer, reduced, inner] -> [outer, inner].
+    """
+    outer, reduced, inner = x.shape
+    acc = np.empty(inner, dtype=np.int64)
+    inv_scale = np.float32(inv_scale)
+    zero_point = np.float32(zero_point)
+    for o in range(outer):
+        _sum_int64(acc, x, o)
+        for i in range(inner):
+            v = np.float32(np.float32(np.float32(wrap_int32(acc[i])) * inv_scale) + zero_point)
+            r = np.rint(np.float64(v))
+            r = min(max(r, np.float64(qmin)), np.float64(qmax))
+            output[o, i] = np.int64(r)

@@ -12,7 +12,16 @@ Official quirk, reproduced: the reference SUM for int8 calls ``QuantizedMeanOrSu
 ``GetTensorData<uint8_t>`` (reduce.cc), so it reads the int8 codes as uint8 (-1 becomes 255), uses
 the int8 zero points on them, clamps to [0, 255] and stores the bytes (255 reads back as -1).
 For int16 the same cast reads half the input bytes and leaves half the output unwritten, so litelens
-refuses an int16 SUM rather than invent those values. MEAN is typed correctly.
+refuses an int16 SUM on the reference path rather than invent those values. MEAN is typed correctly.
+
+Kernel paths (``node.flavor``):
+
+* optimized: quantized SUM (int8/uint8/int16, typed correctly) rescales the int32 sum in float32
+  (optimized_ops ``QuantizedMeanOrSum``); 8-bit MEAN over H and W of a 4-D input with keep_dims runs
+  the dedicated NHWC kernel (integer_ops/mean.h); every other MEAN and every float/integer reduction
+  runs the reference arithmetic (float sums start from the first element, as ``Reduce`` does).
+* xnnpack: int8/uint8 SUM and MEAN take an int32 sum through XNNPACK's reference int32 -> q8 convert
+  (float32, ties to even); float runs the reference arithmetic (agrees within the float tolerance).
 """
 from __future__ import annotations
 
@@ -55,6 +64,8 @@ class ReduceParams:
     qmin: int = 0
     qmax: int = 0
     as_uint8: bool = False  # the int8 SUM quirk: run on the bytes as uint8
+    scale: float = 0.0  # "opt_sum": float32 in_s / out_s; "xnnpack": float32 inverse output scale
+    bias: float = 0.0  # "opt_sum": float32 -in_zp * scale * n; "xnnpack": the float32 output zero point
 
 
 def resolve_axes(node: Node, rank: int) -> list[int]:
@@ -113,16 +124,45 @@ def mean_multiplier(multiplier: int, shift: int, count: int) -> tuple[int, int]:
     return int((multiplier << k) // count), shift - k
 
 
+def xnnpack_reduce_rejects(node: Node) -> str | None:
+    """xnnpack_delegate.cc ``VisitReduceNode`` (MEAN, SUM): float or per-tensor int8/uint8 input and output,
+    a static int32 axes tensor of rank <= 1 with 1 to 6 entries (not the lone axis 0 of a scalar)."""
+    x, axis, out = node.input(0), node.input(1), node.outputs[0]
+    for t in (x, out):
+        if t.dtype in (np.float32, np.float16):
+            continue
+        if t.dtype not in (np.int8, np.uint8):
+            return f"{t.describe()}: the XNNPACK delegate reduces float, int8 and uint8 only"
+        q = t.quantization
+        if q is None or q.scale.size != 1 or q.axis != 0 or (t.dtype == np.uint8 and q.zero_point.size != 1):
+            return f"{t.describe()} is not quantized per tensor"
+    if axis.dtype != np.int32:
+        return f"the axes tensor ({axis.describe()}) is not int32"
+    if len(axis.shape) > 1:
+        return f"the axes tensor ({axis.describe()}) has rank {len(axis.shape)} > 1"
+    if axis.data is None:
+        return f"the axes tensor ({axis.describe()}) is not static"
+    values = axis.data.reshape(-1)
+    if values.size == 0 or (values.size == 1 and int(values[0]) == 0 and len(x.shape) == 0):
+        return "empty reduction"
+    if values.size > 6:
+        return f"{values.size} reduction axes > 6"
+    if len(x.shape) > 6:
+        return f"{x.describe()} has rank {len(x.shape)} > 6"
+    return None
+
+
 class _Reduce(Op):
     is_mean = False
 
     def parse_options(self, raw):
         return ReducerOptions(False if raw is None else bool(raw.KeepDims()))
 
+    def xnnpack_rejects(self, node: Node) -> str | None:
+        return xnnpack_reduce_rejects(node)
+
     def prepare(self, node: Node) -> Prepared:
         node.expect_counts(2)
-        if node.flavor != "reference":
-            raise node.error(f"flavor {node.flavor!r} is not implemented; only 'reference'")
         x, out = node.input(0), node.outputs[0]
         node.expect_dtype(x, np.float32, np.int8, np.uint8, np.int16, np.int32, np.int64)
         if out.dtype != x.dtype:
@@ -131,7 +171,12 @@ class _Reduce(Op):
         layout = plan_layout(x.shape, axes, x.dtype)
         shape = output_shape(x.shape, axes, node.options.keep_dims)
         if x.dtype == np.float32:
-            params = ReduceParams(layout, "float", start_with_first=len(axes) == len(x.shape) and not self.is_mean)
+            first = (len(axes) == len(x.shape) or node.flavor != "reference") and not self.is_mean
+            params = ReduceParams(layout, "float", start_with_first=first)
+        elif x.dtype.name in _QUANTIZED and node.flavor == "xnnpack":
+            params = self._prepare_xnnpack(node, layout)
+        elif x.dtype.name in _QUANTIZED and node.flavor == "optimized":
+            params = self._prepare_optimized(node, layout, axes)
         elif x.dtype.name in _QUANTIZED:
             params = self._prepare_quantized(node, layout)
         else:
@@ -155,6 +200,47 @@ class _Reduce(Op):
                             shift=shift, output_zero_point=qout.single_zero_point, qmin=qmin, qmax=qmax,
                             as_uint8=as_uint8)
 
+    def _prepare_xnnpack(self, node: Node, layout: Layout) -> ReduceParams:
+        """XNNPACK qs8/qu8 reduce: reduce-nd.c (scale, zero point of the int32 -> q8 convert)."""
+        x, out = node.input(0), node.outputs[0]
+        qx, qout = node.expect_quantized(x), node.expect_quantized(out)
+        count = layout.view[1]
+        f32 = np.float32
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            scale = f32(qx.scale[0]) / f32(qout.scale[0])
+            if self.is_mean:
+                scale = f32(scale * (f32(1.0) / f32(count)))
+            zero_point = f32(f32(qout.single_zero_point) - f32(f32(f32(count) * f32(qx.single_zero_point)) * scale))
+        qmin, qmax = _TYPE_RANGE[x.dtype.name]
+        return ReduceParams(layout, "xnnpack", qmin=qmin, qmax=qmax, scale=float(scale), bias=float(zero_point))
+
+    def _prepare_optimized(self, node: Node, layout: Layout, axes: list[int]) -> ReduceParams:
+        x, out = node.input(0), node.outputs[0]
+        qx, qout = node.expect_quantized(x), node.expect_quantized(out)
+        if x.dtype == np.int16 and (qx.single_zero_point or qout.single_zero_point):
+            raise node.error(f"int16 {self.opcode} needs zero points 0 on input and output")
+        qmin, qmax = _TYPE_RANGE[x.dtype.name]
+        f32 = np.float32
+        in_s, out_s = f32(qx.scale[0]), f32(qout.scale[0])
+        in_zp, out_zp = qx.single_zero_point, qout.single_zero_point
+        if not self.is_mean:  # optimized_ops::QuantizedMeanOrSum, compute_sum
+            with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+                scale = in_s / out_s
+                bias = f32(f32(f32(-in_zp) * scale) * f32(layout.view[1]))
+            return ReduceParams(layout, "opt_sum", output_zero_point=out_zp, qmin=qmin, qmax=qmax,
+                                scale=float(scale), bias=float(bias))
+        if (x.dtype != np.int16 and node.options.keep_dims and len(x.shape) == 4
+                and sorted(axes) == [1, 2]):  # reduce.cc EvalMean: the NHWC spatial-mean kernel
+            with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+                temp = f32(f32(f32(in_zp) * in_s) / out_s)
+                temp = f32(temp + f32(0.5)) if temp > 0 else f32(temp - f32(0.5))
+                real = f32(in_s / f32(f32(x.shape[1] * x.shape[2]) * out_s))
+            bias = out_zp - int(np.trunc(temp)) if np.isfinite(temp) and abs(temp) < 2**31 else out_zp - -(2**31)
+            multiplier, shift = quantize_multiplier(float(real))
+            return ReduceParams(layout, "mean4d", multiplier=multiplier, shift=shift, output_zero_point=bias,
+                                qmin=qmin, qmax=qmax)
+        return self._prepare_quantized(node, layout)  # EvalQuantizedMean: the reference kernel
+
     def eval(self, params: ReduceParams, inputs, outputs):
         x, out = inputs[0], outputs[0]
         layout = params.layout
@@ -168,7 +254,15 @@ class _Reduce(Op):
         out2 = out.reshape(layout.view[0], layout.view[2])  # [..] -> [outer, inner]
         if params.as_uint8:
             x3, out2 = x3.view(np.uint8), out2.view(np.uint8)
-        if params.kind == "quantized":
+        if params.kind == "opt_sum":
+            kernels.quantized_sum_float_rescale(out2, x3, params.scale, params.bias, params.output_zero_point,
+                                                params.qmin, params.qmax)
+        elif params.kind == "xnnpack":
+            kernels.xnnpack_quantized_reduce(out2, x3, params.scale, params.bias, params.qmin, params.qmax)
+        elif params.kind == "mean4d":
+            kernels.mean_spatial_4d(out2, x3, params.multiplier, params.shift, params.output_zero_point,
+                                    params.qmin, params.qmax)
+        elif params.kind == "quantized":
             kernels.quantized_mean_or_sum(out2, x3, params.input_zero_point, params.multiplier, params.shift,
                                           params.output_zero_point, params.qmin, params.qmax)
         elif params.kind == "float":

@@ -4,6 +4,12 @@ int8/uint8 input: the fixed-point reference kernel; Prepare turns beta * input_s
 multiplier (``PreprocessSoftmaxScaling``) and the cut-off below which exp() is taken as zero
 (``CalculateInputRadius``). int16: two 513-entry tables (exp on [-10, 0], 1/(1+x) on [0, 1]) built
 here, and a multiplier mapping input differences onto the exp table. float32: expf((x - max) * beta) / sum.
+
+Kernel paths (``node.flavor``): the optimized kernels replace the 8-bit fixed-point kernel by a float
+table (x86-64: every 8-bit input; arm64: 8-bit -> int16) or, on arm64, a 16-bit split table for int8 ->
+int8 and uint8 -> uint8 (kernels/softmax_table.py). int16 runs the reference kernel on every path.
+float32 runs the reference arithmetic on every path (optimized: Eigen; xnnpack: its own exp), which
+agrees within the float tolerance. XNNPACK takes only float SOFTMAX with beta == 1.
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import numpy as np
 
 from litelens.kernels import lut
 from litelens.kernels import softmax as kernels
+from litelens.kernels import softmax_table
 from litelens.kernels.fixedpoint import quantize_multiplier
 from litelens.errors import InputError
 from litelens.ops.base import Node, Op, Prepared
@@ -50,6 +57,20 @@ class Int16SoftmaxParams:
 
 
 @dataclass(frozen=True)
+class TableSoftmaxParams:
+    """optimized 8-bit input: ``PopulateSoftmaxLookupTable`` (float) or ``PopulateSoftmaxUInt8LookupTable`` (arm64)."""
+
+    table: np.ndarray  # float32 [256]: expf(-scale*beta*(255 - i)); or int64 [256] 16-bit values (split_lut)
+    split_lut: bool  # arm64 SoftmaxInt8LUT
+    offset: int  # split_lut: 0x80 for int8 input (codes read as bytes xor 0x80)
+    output_scale: float
+    zero_point: int
+    out_min: int
+    out_max: int
+    truncate: bool  # x86 uint8 output: int(p + 0.5f), zero point ignored
+
+
+@dataclass(frozen=True)
 class FloatSoftmaxParams:
     beta: float
 
@@ -72,10 +93,18 @@ class Softmax(Op):
     def parse_options(self, raw):
         return SoftmaxOptions(0.0 if raw is None else float(raw.Beta()))
 
+    def xnnpack_rejects(self, node: Node) -> str | None:
+        """xnnpack_delegate.cc ``VisitSoftmaxNode``: beta == 1 (float32 compare), float input and output."""
+        x, out = node.input(0), node.outputs[0]
+        if np.float32(node.options.beta) != np.float32(1.0):
+            return f"beta {node.options.beta!r} is not 1"
+        for t in (x, out):
+            if t.dtype not in (np.float32, np.float16):
+                return f"{t.describe()} is not float (the delegate takes float SOFTMAX only)"
+        return None
+
     def prepare(self, node: Node) -> Prepared:
         node.expect_counts(1)
-        if node.flavor != "reference":
-            raise node.error(f"flavor {node.flavor!r} is not implemented; only 'reference'")
         x, out = node.input(0), node.outputs[0]
         if len(x.shape) < 1:
             raise node.error(f"{x.describe()} must have rank >= 1 (softmax runs over the last axis)")
@@ -88,7 +117,41 @@ class Softmax(Op):
             raise node.error(f"beta {beta!r} is not a finite number")
         if x.dtype == np.int16:
             return Prepared(self._prepare_int16(node, beta), [x.shape])
+        if node.flavor != "reference":
+            return Prepared(self._prepare_table(node, beta), [x.shape])
         return Prepared(self._prepare_quantized(node, beta), [x.shape])
+
+    @staticmethod
+    def _check_8bit_output(node: Node):
+        x, out = node.input(0), node.outputs[0]
+        if x.dtype == np.int8:
+            node.expect_dtype(out, np.int8, np.int16)
+        else:
+            node.expect_dtype(out, np.uint8, np.int16)
+        qx, qout = node.expect_quantized(x), node.expect_quantized(out)
+        if x.dtype == np.int8 and out.dtype == np.int8:
+            if qout.single_zero_point != -128 or abs(qout.single_scale - 1 / 256) > 0.001 / 256:
+                raise node.error(f"{out.describe()} must have scale 1/256 and zero point -128, has "
+                                 f"{qout.single_scale!r} and {qout.single_zero_point}")
+        return qx, qout
+
+    @classmethod
+    def _prepare_table(cls, node: Node, beta: float) -> TableSoftmaxParams:
+        """The optimized kernels' Prepare (activations.cc SoftmaxPrepare, kernel_type != kReference)."""
+        x, out = node.input(0), node.outputs[0]
+        qx, qout = cls._check_8bit_output(node)
+        out_min, out_max = _TYPE_RANGE[out.dtype.name]
+        split_lut = node.arch == "arm64" and out.dtype.itemsize == 1
+        if split_lut:
+            table = np.zeros(256, np.int64)
+            softmax_table.uint16_table(table, np.float32(qx.scale[0]) * np.float32(beta))
+        else:
+            table = np.zeros(256, np.float32)
+            softmax_table.float_table(table, -np.float32(qx.scale[0]) * np.float32(beta))
+        table.flags.writeable = False
+        return TableSoftmaxParams(table, split_lut, 0x80 if x.dtype == np.int8 else 0, float(np.float32(qout.scale[0])),
+                                  qout.single_zero_point, out_min, out_max,
+                                  truncate=out.dtype == np.uint8 and node.arch != "arm64")
 
     @staticmethod
     def _prepare_int16(node: Node, beta: float) -> Int16SoftmaxParams:
@@ -151,7 +214,14 @@ class Softmax(Op):
             return
         depth = x.shape[-1]
         x2, out2 = x.reshape(-1, depth), out.reshape(-1, depth)  # [..., depth] -> [rows, depth]
-        if isinstance(params, FloatSoftmaxParams):
+        if isinstance(params, TableSoftmaxParams):
+            if params.split_lut:
+                softmax_table.uint16_lut_rows(out2, x2, params.table, params.offset, params.output_scale,
+                                              params.zero_point, params.out_min, params.out_max)
+            else:
+                softmax_table.float_table_rows(out2, x2, params.table, params.output_scale, params.zero_point,
+                                               params.out_min, params.out_max, params.truncate)
+        elif isinstance(params, FloatSoftmaxParams):
             kernels.softmax_float(out2, x2, params.beta)
         elif isinstance(params, Int16SoftmaxParams):
             kernels.softmax_int16(out2, x2, params.input_multiplier, params.input_shift, params.exp_table,
