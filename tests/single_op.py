@@ -48,7 +48,7 @@ def random_inputs(model_content: bytes, seed: int = 0) -> dict[int, np.ndarray]:
 
 
 def compare_tensors(ours: dict[int, np.ndarray], theirs: dict[int, np.ndarray], names: dict[int, str],
-                    float_atol: float = 0.0, float_rtol: float = 0.0) -> Comparison:
+                    float_atol: float = 0.0, float_rtol: float = 0.0, float_rtol_of_max: float = 0.0) -> Comparison:
     result = Comparison()
     for index, expected in theirs.items():
         if index not in ours:
@@ -61,7 +61,10 @@ def compare_tensors(ours: dict[int, np.ndarray], theirs: dict[int, np.ndarray], 
                                                            f"{expected.dtype}{list(expected.shape)}"))
             continue
         if expected.dtype.kind == "f":
-            bad = ~np.isclose(got, expected, atol=float_atol, rtol=float_rtol, equal_nan=True)
+            atol = float_atol
+            if float_rtol_of_max and expected.size and np.isfinite(expected).any():
+                atol += float_rtol_of_max * float(np.abs(expected[np.isfinite(expected)]).max())
+            bad = ~np.isclose(got, expected, atol=atol, rtol=float_rtol, equal_nan=True)
         else:
             bad = got != expected
         if bad.any():
@@ -74,14 +77,28 @@ def compare_tensors(ours: dict[int, np.ndarray], theirs: dict[int, np.ndarray], 
 
 
 def compare_with_official(model_content: bytes, inputs: dict | None = None, resolver: str = "reference",
-                          float_atol: float = 0.0, float_rtol: float = 0.0, seed: int = 0) -> Comparison:
-    """Run both interpreters on the same inputs and compare every tensor the official one exposes."""
-    from litelens.official import run_official
+                          float_atol: float = 0.0, float_rtol: float = 0.0, seed: int = 0,
+                          flavor=None, float_rtol_of_max: float | None = None) -> Comparison:
+    """Run both interpreters on the same inputs and compare every tensor the official one exposes.
+
+    litelens runs in ``flavor`` (default: the resolver's own flavor). Float tensors: within
+    ``float_atol + float_rtol * |official|`` plus ``float_rtol_of_max * max|official|`` (default: the
+    path tolerance of ``resolver``, 0 for reference).
+    """
+    from litelens.diff.compare import float_tolerance
+    from litelens.diff.official_run import run_official_kept
+
+    flavor = resolver if flavor is None else flavor
+    if float_rtol_of_max is None:
+        float_rtol_of_max = float_tolerance(resolver)
 
     if inputs is None:
         inputs = random_inputs(model_content, seed)
-    theirs = run_official(model_content, inputs, resolver)
-    interp = litelens.Interpreter(model_content=model_content, preserve_all_tensors=True)
+    run = run_official_kept(model_content, inputs, resolver)  # without the tensors it never wrote
+    if run.error:
+        raise RuntimeError(f"the official interpreter ({resolver}) failed: {run.error}")
+    theirs = run.values
+    interp = litelens.Interpreter(model_content=model_content, preserve_all_tensors=True, flavor=flavor)
     interp.allocate_tensors()
     by_name = {d["name"]: d["index"] for d in interp.get_input_details()}
     for key, value in inputs.items():
@@ -89,7 +106,7 @@ def compare_with_official(model_content: bytes, inputs: dict | None = None, reso
     interp.invoke()
     names = {t.index: t.name for t in interp.graph.tensors}
     ours = {i: interp.get_tensor(i) for i in theirs if i < len(interp.graph.tensors)}
-    return compare_tensors(ours, theirs, names, float_atol, float_rtol)
+    return compare_tensors(ours, theirs, names, float_atol, float_rtol, float_rtol_of_max)
 
 
 def _calibration_sample(rng, spec, scale):
