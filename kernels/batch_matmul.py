@@ -12,6 +12,7 @@ from litelens.kernels.fixedpoint import multiply_by_quantized_multiplier, wrap_i
 from litelens.kernels.gemm import matmul_f32_sequential
 from litelens.kernels.int_gemm import (int8_gemm, offset_columns, offset_rows, pack_columns_kn,
                                        pack_columns_nk)
+from litelens.kernels.requantize_paths import requantize_rows_fp32
 from litelens.kernels.requantize_simd import requantize_rows_mbqm
 
 
@@ -86,7 +87,7 @@ def wrap_to_int32(acc, out):
 @jit
 def batch_matmul_int8(isa, lhs, rhs, lhs_batch, rhs_batch, adj_x, adj_y, prepacked, a, row_sums, b_packed, b_sums,
                       acc, column_term, row_term, lhs_offset, rhs_offset, multiplier, shift, out_zp, qmin, qmax,
-                      raw_int32, out):
+                      raw_int32, out, fp32, scale32):
     """int8 x int8 BATCH_MATMUL on the integer dot-product kernel (``int_gemm.py``).
 
     lhs [L, M, K] ([L, K, M] when adj_x), rhs [R, K, N] ([R, N, K] when adj_y) -> out [B, M, N];
@@ -97,10 +98,12 @@ def batch_matmul_int8(isa, lhs, rhs, lhs_batch, rhs_batch, adj_x, adj_y, prepack
     reference/batch_matmul.h) is acc + column_term[n] + row_term[m], wrapped, with column_term =
     (lhs_offset - 128) Σ_k r + K lhs_offset rhs_offset and row_term = rhs_offset Σ_k l. It is then
     requantized with MultiplyByQuantizedMultiplier + out_zp and clamped (``requantize_simd.py``),
-    or written as is (``raw_int32``: int8 x int8 -> int32, offsets 0).
+    or written as is (``raw_int32``: int8 x int8 -> int32, offsets 0). ``fp32``: XNNPACK's float32
+    requantization instead (``requantize_paths.requantize_rows_fp32``, ``scale32`` float32 [>= N]).
     """
     m_size, n_size = out.shape[1], out.shape[2]
-    if out.strides[2] != out.itemsize or acc.shape[0] < m_size or acc.shape[1] < n_size:
+    if out.strides[2] != out.itemsize or acc.shape[0] < m_size or acc.shape[1] < n_size or \
+            (fp32 and scale32.size < n_size):
         raise ValueError("batch_matmul_int8: the output needs contiguous rows and acc the padded shape")
     k_size = lhs.shape[1] if adj_x else lhs.shape[2]
     constant = np.int64(k_size) * lhs_offset * rhs_offset
@@ -123,5 +126,7 @@ def batch_matmul_int8(isa, lhs, rhs, lhs_batch, rhs_batch, adj_x, adj_y, prepack
             for m in range(m_size):
                 for n in range(n_size):
                     out[b, m, n] = wrap_int32(np.int64(acc[m, n]) + column_term[n] + row_term[m])
+        elif fp32:
+            requantize_rows_fp32(acc, column_term, row_term, scale32, out_zp, qmin, qmax, out[b])
         else:
             requantize_rows_mbqm(acc, column_term, row_term, multiplier, shift, out_zp, qmin, qmax, out[b])

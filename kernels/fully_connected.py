@@ -16,7 +16,11 @@ from litelens.kernels.config import jit
 from litelens.kernels.fixedpoint import INT32_MIN, wrap_int32
 from litelens.kernels.gemm import matmul_f32_sequential
 from litelens.kernels.int_gemm import int8_gemm, offset_rows
+from litelens.kernels.requantize_paths import requantize_rows_fixedpoint, requantize_rows_fp32
 from litelens.kernels.requantize_simd import requantize_rows_double
+
+# How fully_connected_int8 requantizes (the kernel path; see requantize_paths.py for 1 to 3).
+REQUANT_DOUBLE, REQUANT_TIES_UP_DOUBLE, REQUANT_SINGLE, REQUANT_FP32 = 0, 1, 2, 3
 
 
 @jit
@@ -85,6 +89,20 @@ def fully_connected_float(x, weights_t, bias, act_min, act_max, out):
 
 
 @jit
+def fully_connected_int8_terms(isa, x, a, row_sums, w_packed, w_sums, acc, bias, x_offset, w_offset,
+                               column_term, row_term):
+    """The int32 product and the terms of :func:`fully_connected_int8`, without requantizing."""
+    batch, k_size = x.shape
+    offset_rows(x, a, row_sums, w_offset != 0)
+    int8_gemm(isa, a, w_packed, acc)
+    constant = np.int64(k_size) * x_offset * w_offset
+    for n in range(w_sums.size):
+        column_term[n] = wrap_int32((x_offset - 128) * w_sums[n] + constant + bias[n])
+    for m in range(batch):
+        row_term[m] = wrap_int32(w_offset * row_sums[m])
+
+
+@jit
 def fully_connected_int8(isa, x, a, row_sums, w_packed, w_sums, acc, bias, x_offset, w_offset, scale,
                          out_zp, qmin, qmax, bounded, column_term, row_term, out):
     """int8 FULLY_CONNECTED on the integer dot-product kernel (``int_gemm.py``), then the vector
@@ -98,14 +116,25 @@ def fully_connected_int8(isa, x, a, row_sums, w_packed, w_sums, acc, bias, x_off
     ``scale`` and ``column_term`` are padded to acc's width; ``row_term`` to its height; ``bounded``
     as ``requantize_simd.is_bounded(scale)``.
     """
-    batch, k_size = x.shape
-    if out.strides[1] != 1 or acc.shape[0] < batch or acc.shape[1] < out.shape[1] or scale.size < acc.shape[1]:
+    if out.strides[1] != 1 or acc.shape[0] < x.shape[0] or acc.shape[1] < out.shape[1] or scale.size < acc.shape[1]:
         raise ValueError("fully_connected_int8: the output needs contiguous rows and acc / scale the padded shape")
-    offset_rows(x, a, row_sums, w_offset != 0)
-    int8_gemm(isa, a, w_packed, acc)
-    constant = np.int64(k_size) * x_offset * w_offset
-    for n in range(out.shape[1]):
-        column_term[n] = wrap_int32((x_offset - 128) * w_sums[n] + constant + bias[n])
-    for m in range(batch):
-        row_term[m] = wrap_int32(w_offset * row_sums[m])
+    fully_connected_int8_terms(isa, x, a, row_sums, w_packed, w_sums, acc, bias, x_offset, w_offset,
+                               column_term, row_term)
     requantize_rows_double(acc, column_term, row_term, scale, out_zp, qmin, qmax, bounded, out)
+
+
+@jit
+def fully_connected_int8_path(isa, x, a, row_sums, w_packed, w_sums, acc, bias, x_offset, w_offset, mode,
+                              multiplier, shift, scale32, out_zp, qmin, qmax, column_term, row_term, out):
+    """:func:`fully_connected_int8` with a non-reference requantization (``requantize_paths.py``):
+    ``mode`` REQUANT_TIES_UP_DOUBLE (ruy x86, CustomGemv) or REQUANT_SINGLE (ruy ARM64) with per-column
+    ``multiplier`` / ``shift`` int64 [>= N], or REQUANT_FP32 (XNNPACK) with per-column float32 ``scale32``."""
+    if out.shape[1] > multiplier.size or out.shape[1] > shift.size or out.shape[1] > scale32.size \
+            or acc.shape[0] < x.shape[0] or acc.shape[1] < out.shape[1]:
+        raise ValueError("fully_connected_int8_path: multipliers / scales or acc smaller than the output")
+    fully_connected_int8_terms(isa, x, a, row_sums, w_packed, w_sums, acc, bias, x_offset, w_offset,
+                               column_term, row_term)
+    if mode == REQUANT_FP32:
+        requantize_rows_fp32(acc, column_term, row_term, scale32, out_zp, qmin, qmax, out)
+    else:
+        requantize_rows_fixedpoint(acc, column_term, row_term, multiplier, shift, mode, out_zp, qmin, qmax, out)

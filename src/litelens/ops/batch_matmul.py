@@ -33,11 +33,14 @@ from litelens.kernels.batch_matmul import (batch_matmul_float, batch_matmul_int8
 from litelens.kernels.gemm import exact_float_dtype, max_abs_offset_value
 from litelens.kernels.hybrid import (hybrid_bmm_output, quantize_rows_asymmetric, quantize_rows_symmetric,
                                      weight_row_sums)
+from litelens.kernels.requantize_paths import requantize_rows_fp32
 from litelens.ops.base import Node, Op, Prepared, TensorArg
+from litelens.ops.fully_connected import xnnpack_scales
 from litelens.ops.common import checked_multiplier
 from litelens.ops.registry import register
 
 MAX_RANK = 5  # batch_matmul.cc Prepare: "Support dimensions between 2 and 5, inclusive."
+_NO_SCALES = np.zeros(1, np.float32)
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class QuantPlan:
     rhs_kn: np.ndarray | None  # [..., K, N] (r + rhs_offset) in the work dtype, constant rhs
     rhs_buf: np.ndarray  # [..., K, N] scratch for a run-time rhs
     acc_buf: np.ndarray  # [out_shape] the exact integer accumulator, held in the work dtype
+    scale32: np.ndarray | None  # float32 [N]: XNNPACK's fp32 requantization (xnnpack path), else None
     multiplier: int
     shift: int
     output_zero_point: int
@@ -105,6 +109,7 @@ class Int8Plan:
     rhs_packed: np.ndarray | None  # int8 [R, Np / NR, Kp / G, NR, G], constant rhs
     rhs_sums: np.ndarray | None  # int64 [R, N], constant rhs
     scratch: tuple  # int_gemm.scratch specs: a, row sums, acc (+ packed rhs and sums when run-time)
+    scale32: np.ndarray | None = None  # float32 [N]: XNNPACK's fp32 requantization (xnnpack path), else None
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,39 @@ class BatchMatMul(Op):
         if raw is None:
             return BatchMatMulOptions()
         return BatchMatMulOptions(bool(raw.AdjX()), bool(raw.AdjY()), bool(raw.AsymmetricQuantizeInputs()))
+
+    def xnnpack_rejects(self, node: Node) -> str | None:
+        """VisitBatchMatMulNode (xnnpack_delegate.cc) as the ai-edge-litert 2.3.0 wheel's default
+        delegate applies it (checked with the official interpreter's op list)."""
+        if len(node.inputs) != 2 or len(node.outputs) != 1 or None in node.inputs:
+            return "needs 2 inputs and 1 output"
+        lhs, rhs, out = node.inputs[0], node.inputs[1], node.outputs[0]
+        floats = (np.float32, np.float16)
+        for t, what in ((lhs, "lhs"), (out, "output")):
+            if t.dtype not in floats and t.dtype != np.int8:
+                return f"{what} type {t.dtype.name} (XNNPACK takes float32, float16, int8)"
+            if t.dtype == np.int8 and (t.quantization is None or t.quantization.scale.size != 1):
+                return f"int8 {what} without per-tensor quantization"
+        if rhs.dtype not in floats and rhs.dtype != np.int8:
+            return f"rhs type {rhs.dtype.name}"
+        dynamic = lhs.dtype in floats and rhs.dtype == np.int8
+        if rhs.dtype == np.int8:
+            q = rhs.quantization
+            if q is None or q.scale.size == 0:
+                return "int8 rhs without quantization"
+            n_axis = len(rhs.shape) - (2 if node.options.adj_y else 1)
+            if q.scale.size > 1 and q.axis != n_axis:
+                return f"per-channel rhs quantized along dim {q.axis}, not the N dim {n_axis}"
+            if not dynamic:
+                if q.scale.size > 1:
+                    return "per-channel int8 rhs with an int8 lhs"
+                if int(q.zero_point[0]) != 0:
+                    return f"int8 rhs with zero point {int(q.zero_point[0])} (XNNPACK needs 0)"
+        if lhs.dtype != rhs.dtype and not dynamic:
+            return "mixed lhs / rhs types"
+        if len(lhs.shape) < 2 or len(rhs.shape) < 2:
+            return "an input of rank below 2"
+        return None
 
     def prepare(self, node: Node) -> Prepared:
         node.expect_counts(2)
@@ -262,8 +300,15 @@ def _prepare_quantized(node: Node, layout: Layout, lhs: TensorArg, rhs: TensorAr
         qmin, qmax = int(info.min), int(info.max)
 
     k = lhs.shape[-2] if layout.adj_x else lhs.shape[-1]
+    scale32 = None
+    if kind == "int8" and node.flavor == "xnnpack":  # float32 l_s * r_s / out_s, as the delegate's qs8 BMM
+        n = layout.out_shape[-1]
+        scale32 = np.zeros(max(n, 1) + 64, np.float32)  # padded past any accumulator width
+        scale32[:n] = xnnpack_scales(node, ql.single_scale, np.full(n, qr.single_scale, np.float32),
+                                     qo.single_scale)
     if lhs.dtype == np.int8 and int_gemm.ISA is not None:
-        return _int8_plan(layout, kind, lhs, rhs, lhs_offset, rhs_offset, multiplier, shift, out_zp, qmin, qmax)
+        return _int8_plan(layout, kind, lhs, rhs, lhs_offset, rhs_offset, multiplier, shift, out_zp, qmin, qmax,
+                          scale32)
     bound = max_abs_offset_value(lhs.dtype, lhs_offset) * max_abs_offset_value(rhs.dtype, rhs_offset) * k
     work = exact_float_dtype(bound)
     if work is None:
@@ -277,13 +322,14 @@ def _prepare_quantized(node: Node, layout: Layout, lhs: TensorArg, rhs: TensorAr
         layout=layout, kind=kind, lhs_offset=lhs_offset, rhs_offset=rhs_offset,
         lhs_buf=np.zeros(_matrix_shape(lhs.shape, layout.adj_x), work), rhs_kn=rhs_kn,
         rhs_buf=np.zeros(rhs_buf_shape, work),
-        acc_buf=np.zeros(layout.out_shape, work), multiplier=multiplier, shift=shift,
+        acc_buf=np.zeros(layout.out_shape, work), scale32=scale32, multiplier=multiplier, shift=shift,
         output_zero_point=out_zp, qmin=qmin, qmax=qmax,
     )
 
 
 def _int8_plan(layout: Layout, kind: str, lhs: TensorArg, rhs: TensorArg, lhs_offset: int, rhs_offset: int,
-               multiplier: int, shift: int, out_zp: int, qmin: int, qmax: int) -> Int8Plan:
+               multiplier: int, shift: int, out_zp: int, qmin: int, qmax: int,
+               scale32: np.ndarray | None = None) -> Int8Plan:
     isa = int_gemm.ISA
     m, n = layout.out_shape[-2:]
     l3, r3 = _as3(lhs.shape), _as3(rhs.shape)
@@ -307,7 +353,7 @@ def _int8_plan(layout: Layout, kind: str, lhs: TensorArg, rhs: TensorArg, lhs_of
         layout=layout, kind=kind, isa=isa, lhs_offset=lhs_offset, rhs_offset=rhs_offset, multiplier=multiplier,
         shift=shift, output_zero_point=out_zp, qmin=qmin, qmax=qmax, lhs_shape3=l3, rhs_shape3=r3,
         lhs_batch=_batch_map(lhs.shape, out_batch), rhs_batch=_batch_map(rhs.shape, out_batch),
-        rhs_packed=rhs_packed, rhs_sums=rhs_sums, scratch=scratch,
+        rhs_packed=rhs_packed, rhs_sums=rhs_sums, scratch=scratch, scale32=scale32,
     )
 
 
@@ -326,7 +372,8 @@ def _eval_int8(plan: Int8Plan, inputs, output: np.ndarray) -> None:
                       plan.lhs_batch, plan.rhs_batch, layout.adj_x, layout.adj_y, plan.rhs_packed is not None,
                       a, row_sums, b_packed, b_sums, acc, column_term, row_term, plan.lhs_offset, plan.rhs_offset,
                       plan.multiplier, plan.shift, plan.output_zero_point, plan.qmin, plan.qmax,
-                      plan.kind == "raw_int32", out)
+                      plan.kind == "raw_int32", out, plan.scale32 is not None,
+                      _NO_SCALES if plan.scale32 is None else plan.scale32)
 
 
 def _eval_quantized(plan: QuantPlan, inputs, output: np.ndarray) -> None:
@@ -339,7 +386,12 @@ def _eval_quantized(plan: QuantPlan, inputs, output: np.ndarray) -> None:
         np.add(_matrix_view(inputs[1], layout.adj_y), plan.rhs_offset, out=rhs, dtype=rhs.dtype)
     np.matmul(lhs, rhs, out=plan.acc_buf)  # broadcast batches: [..., M, K] x [..., K, N] -> [..., M, N], exact
     acc, out = plan.acc_buf.reshape(-1), output.reshape(-1)
-    if plan.kind == "int8":
+    if plan.scale32 is not None:  # [..., M, N] as [rows, N], no column / row terms
+        n = layout.out_shape[-1]
+        rows = acc.size // n
+        requantize_rows_fp32(plan.acc_buf.reshape(rows, n), np.zeros(n, np.int32), np.zeros(rows, np.int32),
+                             plan.scale32, plan.output_zero_point, plan.qmin, plan.qmax, output.reshape(rows, n))
+    elif plan.kind == "int8":
         requantize_mbqm(acc, plan.multiplier, plan.shift, plan.output_zero_point, plan.qmin, plan.qmax, out)
     elif plan.kind == "int16":
         requantize_mbqm_int64(acc, plan.multiplier, plan.shift, plan.output_zero_point, plan.qmin, plan.qmax, out)

@@ -29,14 +29,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from litelens.kernels import int_gemm
-from litelens.kernels.fully_connected import fully_connected_float, fully_connected_int8, requantize_double
+from litelens.kernels.fixedpoint import quantize_multiplier
+from litelens.kernels.fully_connected import (REQUANT_FP32, REQUANT_SINGLE, REQUANT_TIES_UP_DOUBLE,
+                                              fully_connected_float, fully_connected_int8, fully_connected_int8_path,
+                                              requantize_double)
+from litelens.kernels.requantize_paths import requantize_rows_fixedpoint, requantize_rows_fp32
 from litelens.kernels.gemm import exact_float_dtype, max_abs_offset_value
 from litelens.kernels.requantize_simd import is_bounded
 from litelens.kernels.hybrid import (apply_activation, fill_rows, hybrid_fc_output, is_zero_vector_x86,
                                      maddubs_correction, maddubs_pairs, quantize_rows_asymmetric,
                                      quantize_rows_symmetric, weight_row_sums)
 from litelens.ops.activation_fn import (ACTIVATION_NAMES, NONE, RELU, RELU6, RELU_N1_TO_1, SIGN_BIT, TANH,
-                                       quantized_activation_range)
+                                       float_activation_bounds, quantized_activation_range)
 from litelens.ops.base import Node, Op, Prepared, TensorArg
 from litelens.ops.registry import register
 
@@ -92,6 +96,18 @@ class QuantPlan:
     qmin: int  # fused-activation clamp, in output codes
     qmax: int
     wrap32: bool  # the official accumulator is int32 (wraps), else int64
+    requant: Requant | None = None  # a non-reference int8 requantization (optimized / xnnpack)
+    zero_rows: np.ndarray | None = None  # int32 [batch] zeros: no row term on this path
+
+
+@dataclass(frozen=True)
+class Requant:
+    """How a non-reference path requantizes int8 (``kernels/requantize_paths.py``)."""
+
+    mode: int  # REQUANT_TIES_UP_DOUBLE, REQUANT_SINGLE or REQUANT_FP32
+    multiplier: np.ndarray  # int64 [Np] QuantizeMultiplier per column (fixed-point modes)
+    shift: np.ndarray  # int64 [Np]
+    scale32: np.ndarray  # float32 [Np] XNNPACK's in_s * w_s / out_s in float32 (REQUANT_FP32)
 
 
 @dataclass(frozen=True)
@@ -116,6 +132,7 @@ class Int8Plan:
     # the weights are a run-time input.
     scratch: tuple
     weight_scratch: tuple
+    requant: Requant | None = None  # None: the reference double requantization
 
 
 @dataclass(frozen=True)
@@ -153,6 +170,52 @@ class FullyConnected(Op):
             asymmetric_quantize_inputs=bool(raw.AsymmetricQuantizeInputs()),
             quantized_bias_type=int(raw.QuantizedBiasType()),
         )
+
+    def xnnpack_rejects(self, node: Node) -> str | None:
+        """VisitFullyConnectedNode (xnnpack_delegate.cc) as the ai-edge-litert 2.3.0 wheel's default
+        delegate applies it (checked with the official interpreter's op list)."""
+        opts: FullyConnectedOptions = node.options
+        if opts.weights_format != 0:
+            return "non-default (shuffled) weights format"
+        if len(node.inputs) not in (2, 3) or len(node.outputs) != 1 or node.inputs[0] is None \
+                or node.inputs[1] is None:
+            return "needs 2 or 3 inputs and 1 output"
+        x, w, bias, out = node.inputs[0], node.inputs[1], node.optional_input(2), node.outputs[0]
+        floats = (np.float32, np.float16)
+        if x.dtype not in floats and x.dtype != np.int8:
+            return f"input type {x.dtype.name} (XNNPACK takes float32, float16, int8)"
+        if x.dtype == np.int8 and not _per_tensor(x):
+            return "int8 input without per-tensor quantization"
+        if len(w.shape) != 2:
+            return f"weights of rank {len(w.shape)}, not 2"
+        if w.data is None:
+            return "the weights are not static (XNNPACK needs constant weights)"
+        if w.dtype not in floats and w.dtype != np.int8:
+            return f"weights type {w.dtype.name}"
+        if w.dtype == np.int8:
+            q = w.quantization
+            if q is None or q.scale.size == 0:
+                return "int8 weights without quantization"
+            if q.scale.size > 1 and q.axis != 0:
+                return f"per-channel weights quantized along dim {q.axis}, not 0"
+        if bias is not None:
+            if bias.size != w.shape[0]:
+                return "bias size differs from the number of output channels"
+            if bias.dtype not in floats and bias.dtype != np.int32:
+                return f"bias type {bias.dtype.name}"
+            if bias.data is None:
+                return "the bias is not static"
+        if out.dtype != x.dtype:
+            return "input and output types differ"
+        dynamic = x.dtype in floats and w.dtype == np.int8
+        if x.dtype != w.dtype and not dynamic and not (x.dtype == np.int8 and w.dtype == np.int8):
+            return "mixed input / weights types"
+        if not dynamic and w.dtype == np.int8 and w.quantization.scale.size == 1 \
+                and int(w.quantization.zero_point[0]) != 0:
+            return f"int8 weights with zero point {int(w.quantization.zero_point[0])} (XNNPACK needs 0)"
+        if opts.activation not in FLOAT_RANGES:
+            return f"fused activation {ACTIVATION_NAMES.get(opts.activation, opts.activation)}"
+        return None
 
     def prepare(self, node: Node) -> Prepared:
         node.expect_counts((2, 3))
@@ -198,9 +261,15 @@ class FullyConnected(Op):
             if w_packed is None:  # run-time weights [N, K]
                 w_packed, w_sums = int_gemm.scratch(plan.weight_scratch)
                 int_gemm.pack_columns_nk(inputs[1], w_packed, w_sums)
-            fully_connected_int8(plan.isa, x, a, row_sums, w_packed, w_sums, acc, bias, plan.input_offset,
-                                 plan.weights_offset, plan.scale, plan.output_zero_point, plan.qmin, plan.qmax,
-                                 plan.bounded, column_term, row_term, out)
+            rq = plan.requant
+            if rq is None:
+                fully_connected_int8(plan.isa, x, a, row_sums, w_packed, w_sums, acc, bias, plan.input_offset,
+                                     plan.weights_offset, plan.scale, plan.output_zero_point, plan.qmin, plan.qmax,
+                                     plan.bounded, column_term, row_term, out)
+            else:
+                fully_connected_int8_path(plan.isa, x, a, row_sums, w_packed, w_sums, acc, bias, plan.input_offset,
+                                          plan.weights_offset, rq.mode, rq.multiplier, rq.shift, rq.scale32,
+                                          plan.output_zero_point, plan.qmin, plan.qmax, column_term, row_term, out)
             return
         if isinstance(plan, HybridPlan):
             _eval_hybrid(plan, x, inputs[1], bias, out)
@@ -218,8 +287,22 @@ class FullyConnected(Op):
             weights_t = plan.weights_buf
             np.add(inputs[1].T, plan.weights_offset, out=weights_t, dtype=weights_t.dtype)
         np.matmul(plan.input_buf, weights_t, out=plan.acc_buf)  # [batch, K] x [K, N] -> [batch, N], exact
+        rq = plan.requant
+        if rq is not None:  # int8 only: the int32 bias is the column term
+            if rq.mode == REQUANT_FP32:
+                requantize_rows_fp32(plan.acc_buf, bias, plan.zero_rows, rq.scale32, plan.output_zero_point,
+                                     plan.qmin, plan.qmax, out)
+            else:
+                requantize_rows_fixedpoint(plan.acc_buf, bias, plan.zero_rows, rq.multiplier, rq.shift, rq.mode,
+                                           plan.output_zero_point, plan.qmin, plan.qmax, out)
+            return
         requantize_double(plan.acc_buf, bias, plan.scale, plan.output_zero_point, plan.qmin, plan.qmax,
                           plan.wrap32, out)
+
+
+def _per_tensor(t: TensorArg) -> bool:
+    q = t.quantization
+    return q is not None and q.scale.size == 1
 
 
 def _geometry(node: Node, x: TensorArg, w: TensorArg, keep_num_dims: bool):
@@ -282,8 +365,13 @@ def _prepare_quantized(node: Node, geo: Geometry, x, w, bias, out) -> QuantPlan:
     qmin, qmax = quantized_activation_range(node, opts.activation, out)
 
     input_offset = -qx.single_zero_point
+    requant = None
+    if x.dtype == np.int8 and node.flavor != "reference":
+        requant = _int8_requant(node, geo, per_channel, in_s, w_scales, out_s)
+        if node.flavor == "xnnpack":
+            qmin, qmax = xnnpack_output_range(node, opts.activation, out)
     if x.dtype == np.int8 and int_gemm.ISA is not None:
-        return _int8_plan(geo, w, input_offset, weights_offset, scale, qout.single_zero_point, qmin, qmax)
+        return _int8_plan(geo, w, input_offset, weights_offset, scale, qout.single_zero_point, qmin, qmax, requant)
     x_abs = max_abs_offset_value(x.dtype, input_offset)
     if w.data is not None:
         shifted = w.data.astype(np.int64) + weights_offset  # [N, K]
@@ -299,12 +387,72 @@ def _prepare_quantized(node: Node, geo: Geometry, x, w, bias, out) -> QuantPlan:
         geo=geo, input_offset=input_offset, weights_offset=weights_offset, weights_t=weights_t,
         weights_buf=np.zeros(buf_shape, work), input_buf=np.zeros((geo.batch, geo.k), work),
         acc_buf=np.zeros((geo.batch, geo.n), work), zero_bias=np.zeros(geo.n, np.int64), scale=scale,
-        output_zero_point=qout.single_zero_point, qmin=qmin, qmax=qmax, wrap32=wrap32,
+        output_zero_point=qout.single_zero_point, qmin=qmin, qmax=qmax, wrap32=wrap32, requant=requant,
+        zero_rows=np.zeros(geo.batch, np.int32),
     )
 
 
+def _int8_requant(node: Node, geo: Geometry, per_channel: bool, in_s: float, w_scales: np.ndarray,
+                  out_s: float) -> Requant:
+    """The int8 requantization of the optimized / xnnpack path (Prepare-time multipliers).
+
+    optimized: fully_connected.cc Prepare's multipliers (per tensor: double(float(in_s * w_s)) / out_s,
+    per channel: double(in_s) * double(w_s[c]) / double(out_s), then QuantizeMultiplier), applied by
+    ruy (x86: ties-up double rounding; ARM64: single rounding) or, on ARM64 with one input row,
+    K >= 8 and N >= 4, by CustomGemv (ties-up double rounding, as ruy on x86).
+    xnnpack: float32 in_s * w_s[c] / out_s (the delegate makes per-tensor weights per-channel).
+    """
+    pad = int_gemm.acc_spec(geo.batch, geo.n, int_gemm.ISA)[1][1] if int_gemm.ISA is not None else geo.n
+    pad = max(pad, geo.n)
+    multiplier, shift = np.zeros(pad, np.int64), np.zeros(pad, np.int64)
+    scale32 = np.zeros(pad, np.float32)
+    if node.flavor == "xnnpack":
+        scale32[:geo.n] = xnnpack_scales(node, in_s, w_scales, out_s)
+        return Requant(REQUANT_FP32, multiplier, shift, scale32)
+    for c in range(geo.n):
+        if per_channel:
+            real = float(np.float64(in_s) * np.float64(w_scales[c]) / np.float64(out_s))
+        else:
+            real = float(np.float64(np.float32(np.float32(in_s) * np.float32(w_scales[c]))) / np.float64(out_s))
+        multiplier[c], shift[c] = quantize_multiplier(real)
+    mode = REQUANT_TIES_UP_DOUBLE
+    if node.arch == "arm64" and not (geo.batch == 1 and geo.k >= 8 and geo.n >= 4):
+        mode = REQUANT_SINGLE
+    return Requant(mode, multiplier, shift, scale32)
+
+
+XNNPACK_MAX_SCALE = np.float32(256.0)  # xnn_create_fully_connected_nc_qs8*: requantization scale < 256
+
+
+def xnnpack_scales(node: Node, in_s: float, w_scales: np.ndarray, out_s: float) -> np.ndarray:
+    """XNNPACK's float32 requantization scales in_s * w_s[c] / out_s (float arithmetic); a scale of 256
+    or more makes the delegate fail to prepare (the official interpreter then refuses the model)."""
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        scales = (np.float32(in_s) * np.asarray(w_scales, np.float32)) / np.float32(out_s)
+    scales = scales.astype(np.float32)
+    if not np.all(scales < XNNPACK_MAX_SCALE) or not np.all(scales > 0):
+        raise node.error(f"the XNNPACK delegate fails to prepare this node: requantization scale "
+                         f"{float(scales.max()):g} (input scale * weight scale / output scale) must be in (0, 256)")
+    return scales
+
+
+def xnnpack_output_range(node: Node, activation: int, out: TensorArg) -> tuple[int, int]:
+    """XNNPACK's int8 output clamp: the delegate's float range of the fused activation, each end
+    quantized by xnn_qs8_quantize: lrintf(min(max(v / scale + zp, -128), 127)) in float32 (ties to even)."""
+    lo, hi = float_activation_bounds(node, activation)
+    q = node.expect_quantized(out)
+    scale, zp = np.float32(q.single_scale), np.float32(q.single_zero_point)
+
+    def quantize(v: float) -> int:
+        with np.errstate(over="ignore"):
+            t = np.float32(np.float32(np.float32(v) / scale) + zp)
+        return int(np.rint(min(max(t, np.float32(-128)), np.float32(127))))
+
+    return quantize(lo), quantize(hi)
+
+
 def _int8_plan(geo: Geometry, w: TensorArg, input_offset: int, weights_offset: int, scale: np.ndarray,
-               output_zero_point: int, qmin: int, qmax: int) -> Int8Plan:
+               output_zero_point: int, qmin: int, qmax: int, requant: Requant | None = None) -> Int8Plan:
     isa = int_gemm.ISA
     w_packed = w_sums = None
     if w.data is not None:
@@ -322,6 +470,7 @@ def _int8_plan(geo: Geometry, w: TensorArg, input_offset: int, weights_offset: i
         scratch=(a_spec, ("row_sums", (rows,), i64), acc_spec, ("column_term", (cols,), i32),
                  ("row_term", (rows,), i32)),
         weight_scratch=(("b_packed", packed_shape, np.dtype(np.int8)), ("b_sums", (geo.n,), i64)),
+        requant=requant,
     )
 
 
