@@ -150,3 +150,33 @@ def rsqrt_int16(out, x, lut, zero_point):
         delta = (slope * (value & 0x7F) + 64) >> 7
         out[i] = ((base + delta + 32768) & 0xFFFF) - 32768
     return -1
+
+
+@jit
+def _ftz(v):
+    """Flush a float32 subnormal to a zero of its sign (MXCSR FTZ/DAZ, as XNNPACK runs)."""
+    if v != 0 and abs(v) < F32(1.1754944e-38):
+        return F32(0.0) * v
+    return v
+
+
+@jit(error_model="numpy")
+def xnnpack_rsqrt_f32(out, x):
+    """XNNPACK ``f32-vrsqrt`` avx512f_rsqrt (src/f32-vrsqrt/gen/f32-vrsqrt-avx512f-rsqrt.c) with the
+    delegate's flush-to-zero/denormals-are-zero: y0 = rsqrt14(x) (here the correctly rounded 1/sqrt,
+    within rsqrt14's 2**-14), one Newton step y = y0 - (0.5 * y0) * (x * y0**2 - 1) in float32, and 0
+    for x = +inf. So 0 and subnormals give NaN (0 * inf), negatives NaN, and when y0**2 underflows
+    (x > ~8.5e37) the step degenerates to 1.5 * y0. Needs AVX-512F (other CPUs take the AVX/SSE2
+    rsqrt kernels: 12-bit y0, same step)."""
+    for i in range(x.size):
+        v = _ftz(F32(x[i]))
+        y = F32(F32(1.0) / np.sqrt(v))
+        t1 = _ftz(F32(y * y))
+        t2 = _ftz(F32(v * t1))
+        t3 = F32(t2 - F32(1.0))
+        t4 = _ftz(F32(F32(0.5) * y))
+        t5 = _ftz(F32(t3 * t4))
+        y = _ftz(F32(y - t5))
+        if v == F32(np.inf):
+            y = F32(0.0)
+        out[i] = y

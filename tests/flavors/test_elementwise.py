@@ -143,3 +143,68 @@ def test_float_binary_overflow(flavor, op):
     content = build.single_op(op, [T((1, 6), "float32", "a"), T((1, 6), "float32", "b")],
                               [T((1, 6), "float32", "out")], {"fused_activation_function": "NONE"}).to_bytes()
     assert_matches(content, {0: x1, 1: x2}, flavor)
+
+
+def unary_model(op, dtype, x_shape, si=None, zi=0, so=None, zo=0, options=None):
+    return build.single_op(op, [T(x_shape, dtype, "x", si, zi)], [T(x_shape, dtype, "y", so, zo)], options).to_bytes()
+
+
+@pytest.mark.parametrize("op", ["TANH", "LOGISTIC"])
+@pytest.mark.parametrize("dtype", ["int8", "uint8"])
+def test_xnnpack_8bit_tanh_logistic_tables(op, dtype):
+    """Every input code for 20 random input quantizations (the XNNPACK table rounds half to even and
+    computes the sigmoid in double; one of these scales hits a code where TFLite's table differs)."""
+    rng = np.random.default_rng(5 if op == "LOGISTIC" and dtype == "int8" else 7)
+    info = np.iinfo(dtype)
+    x = np.arange(info.min, info.max + 1).astype(dtype).reshape(1, -1)
+    offset = 128 if dtype == "uint8" else 0
+    for k in range(20):
+        si = float(np.exp(rng.uniform(np.log(1e-3), np.log(1.0))))
+        zi = int(rng.integers(-128, 128)) + offset
+        if op == "TANH":
+            so, zo = (1 / 128, offset) if k % 2 else (float(np.exp(rng.uniform(-5.5, -3.5))), offset + int(rng.integers(-20, 20)))
+        else:
+            so, zo = 1 / 256, (-128 if dtype == "int8" else 0)
+        content = unary_model(op, dtype, x.shape, si, zi, so, zo)
+        assert_matches(content, {0: x}, "xnnpack", "xnnpack")
+        assert_matches(content, {0: x}, "optimized", "optimized")
+    assert delegated(content)
+
+
+def test_logistic_xnnpack_table_tie():
+    """x = 31 * 0.028116066 gives sigmoid * 256 = 180.5...: TFLite rounds to 53, XNNPACK to 52."""
+    x = np.arange(-128, 128, dtype=np.int8).reshape(1, -1)
+    content = unary_model("LOGISTIC", "int8", x.shape, 0.028116066028565014, -52, 1 / 256, -128)
+    theirs = run_official(content, {0: x}, "xnnpack")[1]
+    assert theirs[0, 107] == 52
+    assert_matches(content, {0: x}, "xnnpack", "xnnpack")
+    assert run_official(content, {0: x}, "optimized")[1][0, 107] == 53
+
+
+def test_xnnpack_rsqrt_float_specials():
+    """XNNPACK's rsqrt14 + one Newton step under flush-to-zero: 0 and subnormals give NaN, +inf gives 0,
+    inputs above ~8.5e37 give 1.5 * rsqrt (y0**2 flushes to zero)."""
+    x = np.array([[0.0, -0.0, 1e-40, 1e-30, -1.0, np.inf, -np.inf, np.nan, 4.0, 1e30, 3.4e38, 2.0]], np.float32)
+    content = unary_model("RSQRT", "float32", x.shape)
+    theirs = run_official(content, {0: x}, "xnnpack")[1]
+    assert np.isnan(theirs[0, :3]).all() and theirs[0, 5] == 0.0
+    assert_matches(content, {0: x}, "xnnpack", "xnnpack")
+    assert_matches(content, {0: x}, "optimized", "optimized")
+
+
+@pytest.mark.parametrize("op,dtype,si,zi,so,zo,takes", [
+    ("GELU", "int8", 0.05, 3, 0.04, -100, False), ("GELU", "float32", None, 0, None, 0, True),
+    ("RSQRT", "int8", 0.05, -128, 0.02, -128, False), ("RSQRT", "int16", 0.001, 0, 0.001, 0, False),
+    ("TANH", "int16", 0.0007, 0, 1 / 32768, 0, False), ("LOGISTIC", "int16", 0.0007, 0, 1 / 32768, 0, False),
+    ("TANH", "float32", None, 0, None, 0, True), ("LOGISTIC", "float32", None, 0, None, 0, True),
+])
+def test_xnnpack_unary_delegation(op, dtype, si, zi, so, zo, takes):
+    if dtype == "float32":
+        x = np.linspace(0.01 if op == "RSQRT" else -10, 10, 2001).astype(np.float32).reshape(1, -1)
+    else:
+        info = np.iinfo(dtype)
+        x = np.arange(max(info.min, zi), min(info.max, zi + 4000) + 1).astype(dtype).reshape(1, -1)
+    content = unary_model(op, dtype, x.shape, si, zi, so, zo)
+    assert delegated(content) == takes
+    assert_matches(content, {0: x}, "xnnpack", "xnnpack" if takes else "optimized")
+    assert_matches(content, {0: x}, "optimized", "optimized")

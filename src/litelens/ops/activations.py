@@ -13,8 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from litelens.kernels import lut
+from litelens.kernels.xnnpack_lut import xnnpack_table_8bit
 from litelens.ops.add_sub import checked_log2
 from litelens.ops.base import Node, Op, Prepared
+from litelens.ops.binary_common import xnnpack_unary_rejects
 from litelens.ops.registry import register
 
 _QMIN = {"int8": -128, "uint8": 0}
@@ -114,6 +116,10 @@ def _prepare_elementwise(node: Node, func: int, check_quantized=None, int16: boo
     if check_quantized is not None:
         check_quantized(node, qout)
     qmin = _QMIN[x.dtype.name]
+    if node.flavor == "xnnpack" and func in (lut.TANH, lut.LOGISTIC):
+        table = xnnpack_table_8bit("tanh" if func == lut.TANH else "sigmoid", x.dtype, qx.single_scale,
+                                   qx.single_zero_point, qout.single_scale, qout.single_zero_point)
+        return Prepared(TableParams(table, qmin), [x.shape])
     table = np.empty(256, dtype=out.dtype)
     lut.populate_lut_8bit(table, qmin, qx.single_scale, qx.single_zero_point,
                           qout.single_scale, qout.single_zero_point, func)
@@ -139,6 +145,10 @@ class Tanh(Op):
     """tanh; int8/uint8 by table (any output scale), int16 by the sigmoid table (output scale 2**-15),
     float32 with glibc ``tanhf``."""
 
+    def xnnpack_rejects(self, node: Node) -> str | None:
+        """``VisitUnaryNode``: float or per-tensor int8/uint8, rank <= 6, no empty dim."""
+        return xnnpack_unary_rejects(node, quantized_8bit=True)
+
     def prepare(self, node: Node) -> Prepared:
         return _prepare_elementwise(node, lut.TANH, int16=True)
 
@@ -156,6 +166,10 @@ def _logistic_output_scale(node: Node, qout) -> None:
 class Logistic(Op):
     """sigmoid; int8/uint8 by table (output scale must be 1/256), int16 by the sigmoid table (output
     scale 1/32768), float32 per reference/logistic.h."""
+
+    def xnnpack_rejects(self, node: Node) -> str | None:
+        """``VisitUnaryNode``: float or per-tensor int8/uint8, rank <= 6, no empty dim."""
+        return xnnpack_unary_rejects(node, quantized_8bit=True)
 
     def prepare(self, node: Node) -> Prepared:
         return _prepare_elementwise(node, lut.LOGISTIC, _logistic_output_scale, int16=True)
@@ -175,6 +189,10 @@ class Gelu(Op):
 
     def parse_options(self, raw):
         return GeluOptions(False if raw is None else bool(raw.Approximate()))
+
+    def xnnpack_rejects(self, node: Node) -> str | None:
+        """``VisitUnaryNode``: GELU only in float (float32/float16), rank <= 6, no empty dim."""
+        return xnnpack_unary_rejects(node, quantized_8bit=False)
 
     def prepare(self, node: Node) -> Prepared:
         return _prepare_elementwise(node, lut.GELU_APPROXIMATE if node.options.approximate else lut.GELU,

@@ -231,3 +231,18 @@ def xnnpack_float_activation_range(activation: int) -> tuple[np.float32, np.floa
     """XNNPACK's float clamp: +-inf without an activation (an infinite result stays infinite)."""
     lo, hi = {RELU: (0.0, np.inf), RELU6: (0.0, 6.0), RELU_N1_TO_1: (-1.0, 1.0)}.get(activation, (-np.inf, np.inf))
     return np.float32(lo), np.float32(hi)
+
+
+def xnnpack_unary_rejects(node: Node, quantized_8bit: bool) -> str | None:
+    """``VisitUnaryNode``'s checks: 1 input, 1 output, input rank <= 6 with no empty dim, float
+    (``quantized_8bit``: or per-tensor int8/uint8, as TANH/LOGISTIC) input and output."""
+    if len(node.inputs) != 1 or len(node.outputs) != 1 or node.inputs[0] is None:
+        return "the delegate needs 1 input and 1 output"
+    problem = xnnpack_shape_problem(node.inputs[0])
+    if problem:
+        return problem
+    for t in (node.inputs[0], node.outputs[0]):
+        problem = xnnpack_type_problem(t, quantized_8bit)
+        if problem:
+            return problem
+    return None

@@ -17,7 +17,7 @@ from litelens.errors import InputError
 from litelens.kernels import rsqrt as k
 from litelens.ops.base import Node, Op, Prepared
 from litelens.ops.common import checked_multiplier
-from litelens.ops.binary_common import f32, scale_and_zero_point
+from litelens.ops.binary_common import f32, scale_and_zero_point, xnnpack_unary_rejects
 from litelens.ops.registry import register
 
 
@@ -29,10 +29,15 @@ class RsqrtParams:
     zero_point: int = 0
     multiplier: int = 0  # int8, for display: m = 1 / (sqrt(s_in) * s_out)
     shift: int = 0
+    xnnpack: bool = False  # float32 under the XNNPACK delegate: its rsqrt14 + Newton kernel
 
 
 @register("RSQRT")
 class Rsqrt(Op):
+    def xnnpack_rejects(self, node: Node) -> str | None:
+        """``VisitUnaryNode`` for RSQRT: one input and output, float32/float16, rank <= 6, no empty dim."""
+        return xnnpack_unary_rejects(node, quantized_8bit=False)
+
     def prepare(self, node: Node) -> Prepared:
         node.expect_counts(1)
         x, out = node.input(0), node.outputs[0]
@@ -41,7 +46,7 @@ class Rsqrt(Op):
             raise node.error(f"{out.describe()} must have the dtype of {x.describe()}")
         where = f"op {node.index} RSQRT"
         if x.dtype == np.float32:
-            return Prepared(RsqrtParams(where, x.dtype), [x.shape])
+            return Prepared(RsqrtParams(where, x.dtype, xnnpack=node.flavor == "xnnpack"), [x.shape])
         int16 = x.dtype == np.int16
         s_in, z_in = scale_and_zero_point(node, x, zero_point_must_be_zero=int16)
         s_out, z_out = scale_and_zero_point(node, out, zero_point_must_be_zero=int16)
@@ -56,8 +61,8 @@ class Rsqrt(Op):
     def eval(self, p: RsqrtParams, inputs, outputs) -> None:
         x, out = inputs[0].reshape(-1), outputs[0].reshape(-1)
         if p.dtype == np.float32:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                k.float_rsqrt(out, x)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                (k.xnnpack_rsqrt_f32 if p.xnnpack else k.float_rsqrt)(out, x)
             return
         kernel = k.rsqrt_int16 if p.dtype == np.int16 else k.rsqrt_int8
         bad = kernel(out, x, p.table, p.zero_point)
