@@ -14,6 +14,7 @@ from litelens.kernels.fixedpoint import (
     saturating_rounding_doubling_high_mul,
     wrap_int32,
 )
+from litelens.kernels.float32_fma import fma_f32
 from litelens.kernels.lut import float_to_int32, round_half_away
 
 
@@ -177,15 +178,15 @@ def dequantize_optimized(output, x, scale32, zero_times_scale, scale, zero_point
     """optimized_ops ``Dequantize`` (int8, uint8, int16). [n] -> [n].
 
     Blocks of 8 (NEON loop, ``ScaleWithNewZeroPoint``): float(q) * float(scale) + float(-zp * scale),
-    x86: a float32 multiply then a float32 add; arm64: one fused multiply-add (emulated in double,
-    which can double-round in rare cases). Tail: float32(double(scale) * (q - zp)).
+    x86: a float32 multiply then a float32 add; arm64: one fused multiply-add (``fma_f32``, exact).
+    Tail: float32(double(scale) * (q - zp)).
     """
     n = x.size
     blocked = (n // 8) * 8
     for i in range(blocked):
         f = np.float32(np.int64(x[i]))
         if arm:
-            output[i] = np.float32(np.float64(f) * np.float64(scale32) + np.float64(zero_times_scale))
+            output[i] = fma_f32(f, np.float32(scale32), np.float32(zero_times_scale))
         else:
             output[i] = np.float32(np.float32(f * scale32) + zero_times_scale)
     for i in range(blocked, n):
@@ -193,17 +194,18 @@ def dequantize_optimized(output, x, scale32, zero_times_scale, scale, zero_point
 
 
 @jit
-def xnnpack_quantize(output, x, scale, zero_point, qmin, qmax):
-    """XNNPACK f32 -> qs8/qu8 convert (``f32-qs8-vcvt`` AVX2/AVX-512 kernels). [n] -> [n].
+def xnnpack_quantize(output, x, scale, zero_point, qmin, qmax, arm):
+    """XNNPACK f32 -> qs8/qu8 convert (``f32-qs8-vcvt``). [n] -> [n].
 
-    v = cvt_nearest_even(min(x * scale, 32767)) (scale = float(1 / out_scale); NaN -> 32767), packed to
-    int16 with saturation, + zp with int16 saturation, packed to 8 bits with saturation.
+    x86 (AVX2/AVX-512 kernels): v = cvt_nearest_even(min(x * scale, 32767)) (scale = float(1 / out_scale);
+    NaN -> 32767); arm64 (neonv8): v = vcvtnq(x * scale), saturating, NaN -> 0. Then packed to int16 with
+    saturation, + zp with int16 saturation, packed to 8 bits with saturation.
     """
     for i in range(x.size):
         v = np.float32(x[i] * scale)
-        if not v < np.float32(32767.0):  # _mm_min_ps(v, 32767) returns 32767 for NaN too
+        if not arm and not v < np.float32(32767.0):  # _mm_min_ps(v, 32767) returns 32767 for NaN too
             v = np.float32(32767.0)
-        q = cvt_nearest_even(v, False)
+        q = cvt_nearest_even(v, arm)
         q = min(max(q, -32768), 32767)
         q = min(max(q + zero_point, -32768), 32767)
         output[i] = min(max(q, qmin), qmax)

@@ -10,6 +10,7 @@ import numpy as np
 
 from litelens.kernels.config import jit
 from litelens.kernels.fixedpoint import multiply_by_quantized_multiplier, wrap_int32
+from litelens.kernels.float32_fma import fma_f32
 from litelens.kernels.lut import float_to_int32, round_half_away
 from litelens.kernels.quantize import rounding_mul_rows
 
@@ -106,12 +107,13 @@ def quantized_mean_or_sum(output, x, input_zero_point, multiplier, shift, output
 
 
 @jit
-def quantized_sum_float_rescale(output, x, scale, bias, output_zero_point, qmin, qmax):
+def quantized_sum_float_rescale(output, x, scale, bias, output_zero_point, qmin, qmax, arm):
     """optimized_ops ``QuantizedMeanOrSum`` with compute_sum (SUM of int8/uint8/int16).
 
     [outer, reduced, inner] -> [outer, inner]. s = wrapping int32 sum of the codes;
     out = clamp(int32(round_half_away(float(s) * scale + bias)) + out_zp), all float32, with
-    scale = float(in_s / out_s) and bias = float(float(-in_zp * scale) * n) from Prepare.
+    scale = float(in_s / out_s) and bias = float(float(-in_zp * scale) * n) from Prepare. x86-64:
+    multiply, then add; arm64 (clang contracts ``a * b + c``): one fused multiply-add.
     """
     outer, reduced, inner = x.shape
     acc = np.empty(inner, dtype=np.int64)
@@ -120,7 +122,10 @@ def quantized_sum_float_rescale(output, x, scale, bias, output_zero_point, qmin,
     for o in range(outer):
         _sum_int64(acc, x, o)
         for i in range(inner):
-            v = np.float32(np.float32(np.float32(wrap_int32(acc[i])) * scale) + bias)
+            if arm:
+                v = fma_f32(np.float32(wrap_int32(acc[i])), scale, bias)
+            else:
+                v = np.float32(np.float32(np.float32(wrap_int32(acc[i])) * scale) + bias)
             q = wrap_int32(float_to_int32(round_half_away(v)) + output_zero_point)
             output[o, i] = min(max(q, qmin), qmax)
 

@@ -79,6 +79,7 @@ class XnnpackQuantizeParams:
     zero_point: int
     qmin: int
     qmax: int
+    arm: bool  # neonv8 kernel: saturating conversion, NaN -> 0
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ class Quantize(Op):
                                                   qout.zero_point.astype(np.int64), qmin, qmax)
             elif node.flavor == "xnnpack":
                 params = XnnpackQuantizeParams(float(np.float32(1.0) / np.float32(qout.scale[0])),
-                                               qout.single_zero_point, qmin, qmax)
+                                               qout.single_zero_point, qmin, qmax, node.arch == "arm64")
             elif node.flavor == "optimized":
                 scale = float(np.float32(qout.scale[0]))
                 with np.errstate(divide="ignore", over="ignore"):
@@ -192,7 +193,7 @@ class Quantize(Op):
                                               params.zero_point, params.qmin, params.qmax, params.arm)
         elif isinstance(params, XnnpackQuantizeParams):
             kernels.xnnpack_quantize(out.reshape(-1), x.reshape(-1), params.scale, params.zero_point,
-                                     params.qmin, params.qmax)
+                                     params.qmin, params.qmax, params.arm)
         elif isinstance(params, XnnpackRequantizeParams):
             kernels.xnnpack_requantize(out.reshape(-1), x.reshape(-1), params.multiplier, params.input_zero_point,
                                        params.output_zero_point, params.qmin, params.qmax)

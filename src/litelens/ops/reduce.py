@@ -64,6 +64,7 @@ class ReduceParams:
     qmin: int = 0
     qmax: int = 0
     as_uint8: bool = False  # the int8 SUM quirk: run on the bytes as uint8
+    arm: bool = False  # "opt_sum" on arm64: fused multiply-add
     scale: float = 0.0  # "opt_sum": float32 in_s / out_s; "xnnpack": float32 inverse output scale
     bias: float = 0.0  # "opt_sum": float32 -in_zp * scale * n; "xnnpack": the float32 output zero point
 
@@ -228,7 +229,7 @@ class _Reduce(Op):
                 scale = in_s / out_s
                 bias = f32(f32(f32(-in_zp) * scale) * f32(layout.view[1]))
             return ReduceParams(layout, "opt_sum", output_zero_point=out_zp, qmin=qmin, qmax=qmax,
-                                scale=float(scale), bias=float(bias))
+                                scale=float(scale), bias=float(bias), arm=node.arch == "arm64")
         if (x.dtype != np.int16 and node.options.keep_dims and len(x.shape) == 4
                 and sorted(axes) == [1, 2]):  # reduce.cc EvalMean: the NHWC spatial-mean kernel
             with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
@@ -256,7 +257,7 @@ class _Reduce(Op):
             x3, out2 = x3.view(np.uint8), out2.view(np.uint8)
         if params.kind == "opt_sum":
             kernels.quantized_sum_float_rescale(out2, x3, params.scale, params.bias, params.output_zero_point,
-                                                params.qmin, params.qmax)
+                                                params.qmin, params.qmax, params.arm)
         elif params.kind == "xnnpack":
             kernels.xnnpack_quantized_reduce(out2, x3, params.scale, params.bias, params.qmin, params.qmax)
         elif params.kind == "mean4d":
