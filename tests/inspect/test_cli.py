@@ -84,3 +84,15 @@ def test_run_without_verbose_is_unchanged(capsys):
     assert not any(line.startswith("op ") for line in lines)
     assert lines[0].startswith(f"{MODEL}: {OPS} ops, invoke ") and "tracing" not in lines[0]
     assert lines[1] == "output 'logits' float32[1, 3]" and lines[-1].startswith("  class: ")
+
+
+def test_inspect_takes_a_vocabulary(tmp_path, capsys):
+    from litelens.tokenizer import VOCAB_PATH
+
+    vocab = tmp_path / "vocab.txt"
+    words = Path(VOCAB_PATH).read_text().splitlines()
+    vocab.write_text("\n".join(words[:200] + ["battery"] * 0 + words[200:]) + "\n")  # same vocabulary, a copy
+    assert main(["inspect", MODEL, "--text", "The battery died.", "--vocab", str(vocab)]) == 0
+    assert "text 'The battery died.'" in capsys.readouterr().out
+    assert main(["inspect", MODEL, "--text", "x", "--vocab", str(tmp_path / "missing.txt")]) == 2
+    assert "vocabulary file not found" in capsys.readouterr().err

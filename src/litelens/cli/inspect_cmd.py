@@ -21,6 +21,8 @@ def add_parser(subparsers) -> None:
                         help="text for a BERT-style model (repeatable: one sample per text; figures pool them)")
     source.add_argument("--inputs", action="append", metavar="FILE.npz",
                         help="arrays keyed by input name (repeatable: one sample per file)")
+    p.add_argument("--vocab", help="WordPiece vocab.txt for --text (default: litelens's sample vocabulary, "
+                   "which fits the factory models; give a real checkpoint's own)")
     p.add_argument("--report", metavar="OUT.html", help="write a self-contained HTML report with plots")
     p.add_argument("--json", metavar="OUT.json", help="write one entry per op as JSON")
     p.add_argument("--csv", metavar="OUT.csv", help="write one row per op output as CSV")
@@ -74,7 +76,7 @@ def main(args: argparse.Namespace) -> int:
         probe.allocate_tensors()
         inputs = _load_npz(probe, args.inputs)
     result = litelens.inspect(args.model, args.float_model, text=args.text, inputs=inputs, flavor=args.flavor,
-                              seed=args.seed)
+                              seed=args.seed, vocab=args.vocab)
     console = Console()
     terminal.render(result, console, top=args.top, depth_rows=args.depth_rows)
     for op_index, element in explains:

@@ -83,18 +83,20 @@ def _resolve_inputs(interp, given: dict) -> dict[int, np.ndarray]:
     return out
 
 
-def input_samples(interp, text=None, inputs=None, seed: int = 0) -> tuple[list[dict[int, np.ndarray]], str]:
-    """The input samples to run and a sentence saying what they are."""
+def input_samples(interp, text=None, inputs=None, seed: int = 0,
+                  vocab=None) -> tuple[list[dict[int, np.ndarray]], str]:
+    """The input samples to run and a sentence saying what they are (``vocab``: the WordPiece
+    vocab.txt for ``text``; default litelens's sample vocabulary)."""
     if text is not None and inputs is not None:
         raise InputError("give text or inputs, not both")
     if text is not None:
         texts = [text] if isinstance(text, str) else list(text)
-        return [text_inputs(interp, t) for t in texts], "; ".join(f"text {t!r}" for t in texts)
+        return [text_inputs(interp, t, vocab) for t in texts], "; ".join(f"text {t!r}" for t in texts)
     if inputs is not None:
         given = [inputs] if isinstance(inputs, dict) else list(inputs)
         return [_resolve_inputs(interp, g) for g in given], f"{len(given)} given input sample(s)"
     if _looks_like_text_model(interp):
-        return [text_inputs(interp, DEFAULT_TEXT)], f"default text {DEFAULT_TEXT!r}"
+        return [text_inputs(interp, DEFAULT_TEXT, vocab)], f"default text {DEFAULT_TEXT!r}"
     return [random_inputs(interp, seed)], f"random inputs (seed {seed}); give real inputs for meaningful figures"
 
 
@@ -265,14 +267,15 @@ class _Analysis:
                 tr.samples[name] = (test.reshape(-1)[flat] - ref.reshape(-1)[flat]) / unit
 
 
-def inspect(model, float_model=None, *, text=None, inputs=None, flavor="reference", seed: int = 0
-            ) -> InspectionResult:
+def inspect(model, float_model=None, *, text=None, inputs=None, flavor="reference", seed: int = 0,
+            vocab=None) -> InspectionResult:
     """Measure what quantization does, op by op, in a quantized ``.tflite`` model.
 
     ``model`` / ``float_model``: a path or the model's bytes; the float twin is optional.
     ``text``: a string (or list of strings) for a BERT-style model; ``inputs``: ``{input name or
     tensor index: array}`` (or a list of such dicts, one per sample). Given neither, a text model runs
-    on a default sentence and any other model on seeded random inputs. Returns an
+    on a default sentence and any other model on seeded random inputs. ``vocab``: the model's
+    WordPiece vocab.txt for ``text`` (default: litelens's sample vocabulary). Returns an
     :class:`~litelens.inspect.result.InspectionResult`.
     """
     from litelens.interpreter import Interpreter
@@ -285,7 +288,7 @@ def inspect(model, float_model=None, *, text=None, inputs=None, flavor="referenc
         twin_content, twin_label = _model_bytes(float_model)
         twin = Interpreter(model_content=twin_content)
         twin.allocate_tensors()
-    samples, note = input_samples(interp, text, inputs, seed)
+    samples, note = input_samples(interp, text, inputs, seed, vocab)
     analysis = _Analysis(interp, twin)
     failures = []
     with blas_threads(interp.num_threads):  # the shadow's float64 products too (see litelens.threads)
