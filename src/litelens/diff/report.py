@@ -126,10 +126,7 @@ def _render_findings(report: DiffReport, f: ResolverFindings, console, top_tenso
                   f"{out.count}/{out.size} elements differ, max |diff| {_fmt(out.max_abs)}"
                   + (f" (real {_fmt(out.max_real)})" if out.max_real is not None and out.dtype != "float32" else ""))
     if f.rule_checks:
-        check = f.rule_checks[0]
-        console.print(f"  rules: litelens ({check.ours_path}) {check.ours_rule or '?'}; "
-                      f"official {f.resolver} ({check.official_path}): {check.official_rule or '?'}")
-        console.print(f"  why: {check.sentence()}")
+        console.print(f"  why: {f.rule_checks[0].sentence()}")
     else:
         ours_rule, their_rule = rule(report.flavor, first.opcode), rule(f.resolver, first.opcode)
         if ours_rule or their_rule:

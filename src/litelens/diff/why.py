@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from litelens.diff.compare import EQUAL, compare_arrays, float_tolerance
-from litelens.diff.rules import rule
+from litelens.diff.rules import op_kind, rule
 from litelens.flavors import FlavorSpec, parse_flavor, parse_flavor_name
 
 EXPLAINED, UNEXPLAINED, SAME_PATH, NOT_CHECKED = "explained", "not explained", "same path", "not checked"
@@ -79,8 +79,10 @@ def check_rules(model_content: bytes, ours, official, resolver: str, divergent, 
     for d in chosen:
         ours_path, official_path = ours_paths[d.index][0], official_paths[d.index][0]
         before = sum(_differing(ours.values.get(t), official.values.get(t), tolerance) for t in d.outputs)
-        check = RuleCheck(d.index, d.opcode, ours_path, official_path, rule(ours_path, d.opcode),
-                          rule(official_path, d.opcode), SAME_PATH, before)
+        node = interp.nodes[d.index]
+        kind = op_kind(node)
+        check = RuleCheck(d.index, d.opcode, ours_path, official_path, rule(ours_path, d.opcode, kind, node.arch),
+                          rule(official_path, d.opcode, kind), SAME_PATH, before)
         if ours_path != official_path:
             op = interp.graph.operators[d.index]
             try:
