@@ -173,3 +173,58 @@ def xnnpack_quantized_reduce(output, x, inv_scale, zero_point, qmin, qmax):
             r = np.rint(np.float64(v))
             r = min(max(r, np.float64(qmin)), np.float64(qmax))
             output[o, i] = np.int64(r)
+
+
+@jit
+def _eigen_sum_sse(x, r, start):
+    """Eigen's ``redux`` (LinearVectorizedTraversal, SSE Packet4f) of row r of x: elements up to the first
+    16-byte boundary (``start`` = the row's offset in floats from a 16-byte-aligned base) and the tail
+    are added one by one after the packets; packets are summed in two interleaved accumulators, then
+    reduced as (p0 + p2) + (p1 + p3)."""
+    n = x.shape[1]
+    mis = start % 4
+    a0 = min(0 if mis == 0 else 4 - mis, n)
+    aligned = ((n - a0) // 4) * 4
+    aligned2 = ((n - a0) // 8) * 8
+    if aligned == 0:
+        total = x[r, 0]
+        for i in range(1, n):
+            total = np.float32(total + x[r, i])
+        return total
+    acc0 = np.empty(4, np.float32)
+    acc1 = np.empty(4, np.float32)
+    for k in range(4):
+        acc0[k] = x[r, a0 + k]
+    if aligned > 4:
+        for k in range(4):
+            acc1[k] = x[r, a0 + 4 + k]
+        for i in range(a0 + 8, a0 + aligned2, 8):
+            for k in range(4):
+                acc0[k] = np.float32(acc0[k] + x[r, i + k])
+                acc1[k] = np.float32(acc1[k] + x[r, i + 4 + k])
+        for k in range(4):
+            acc0[k] = np.float32(acc0[k] + acc1[k])
+        if aligned > aligned2:
+            for k in range(4):
+                acc0[k] = np.float32(acc0[k] + x[r, a0 + aligned2 + k])
+    total = np.float32(np.float32(acc0[0] + acc0[2]) + np.float32(acc0[1] + acc0[3]))
+    for i in range(a0):
+        total = np.float32(total + x[r, i])
+    for i in range(a0 + aligned, n):
+        total = np.float32(total + x[r, i])
+    return total
+
+
+@jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
+def mean_last_axis_eigen(output, x):
+    """optimized ``Mean<float, float>`` over the trailing axis ("MeanLastDim/Float"): Eigen's
+    ``colwise().sum() / n`` on a column-major [n, rows] map. [rows, n] -> [rows].
+
+    Assumes the x86-64 wheel's Eigen packets are SSE (4 floats) and the input buffer is 16-byte
+    aligned (the official arena aligns tensors to 64 bytes), so row r starts r * n floats past an
+    aligned address -- verified bit-exact against the official optimized run on this machine.
+    """
+    rows, n = x.shape
+    count = np.float32(n)
+    for r in range(rows):
+        output[r] = np.float32(_eigen_sum_sse(x, r, r * n) / count)

@@ -274,3 +274,15 @@ def test_reduce_delegation(dtype, axes, taken):
             it = litelens.Interpreter(model_content=m, flavor="xnnpack")
             it.allocate_tensors()
             assert (it.kernel_paths()[0][0] == "xnnpack") == taken
+
+
+@pytest.mark.parametrize("op", ["MEAN", "SUM"])
+@pytest.mark.parametrize("shape,axes", [([8, 1000], [1]), ([8, 37], [-1]), ([5, 13], [1]), ([3, 7], [1]),
+                                        ([4, 9, 33], [2]), ([4, 1, 9], [2]), ([4, 9, 1, 5], [1, 3]),
+                                        ([2, 3, 5], [1, 2]), ([6, 2], [0]), ([3, 40, 6], [1])])
+def test_reduce_float_optimized_bit_exact(op, shape, axes):
+    """float MEAN over a trailing block runs Eigen's SSE packet sum (bit-exact here); other float reductions
+    add in memory order from the first element."""
+    x = (np.random.default_rng(6).standard_normal(shape) * 1000).astype(np.float32)
+    m = reduce_model(op, shape, axes, False, np.float32)
+    check(m, {0: x}, "optimized", "optimized", exact_floats=True)

@@ -153,6 +153,14 @@ def xnnpack_reduce_rejects(node: Node) -> str | None:
     return None
 
 
+def eigen_last_axis(shape: tuple[int, ...], axes: list[int]) -> bool:
+    """optimized ``Mean<float, float>`` takes its Eigen branch when, after ``reduce_utils::ResolveAxis``
+    drops size-1 dimensions and merges neighbours, the input is [kept, reduced] (one reduced axis, last)."""
+    flags = [i in axes for i, d in enumerate(shape) if d != 1]
+    merged = [f for k, f in enumerate(flags) if k == 0 or f != flags[k - 1]]
+    return merged == [False, True]
+
+
 class _Reduce(Op):
     is_mean = False
 
@@ -171,7 +179,9 @@ class _Reduce(Op):
         axes = resolve_axes(node, len(x.shape))
         layout = plan_layout(x.shape, axes, x.dtype)
         shape = output_shape(x.shape, axes, node.options.keep_dims)
-        if x.dtype == np.float32:
+        if x.dtype == np.float32 and self.is_mean and node.flavor == "optimized" and eigen_last_axis(x.shape, axes):
+            params = ReduceParams(layout, "float_eigen")
+        elif x.dtype == np.float32:
             first = (len(axes) == len(x.shape) or node.flavor != "reference") and not self.is_mean
             params = ReduceParams(layout, "float", start_with_first=first)
         elif x.dtype.name in _QUANTIZED and node.flavor == "xnnpack":
@@ -266,6 +276,8 @@ class _Reduce(Op):
         elif params.kind == "quantized":
             kernels.quantized_mean_or_sum(out2, x3, params.input_zero_point, params.multiplier, params.shift,
                                           params.output_zero_point, params.qmin, params.qmax)
+        elif params.kind == "float_eigen":
+            kernels.mean_last_axis_eigen(out.reshape(-1), x3.reshape(layout.view[0], layout.view[1]))
         elif params.kind == "float":
             if self.is_mean:
                 kernels.mean_float(out2, x3)
