@@ -286,3 +286,12 @@ def test_reduce_float_optimized_bit_exact(op, shape, axes):
     x = (np.random.default_rng(6).standard_normal(shape) * 1000).astype(np.float32)
     m = reduce_model(op, shape, axes, False, np.float32)
     check(m, {0: x}, "optimized", "optimized", exact_floats=True)
+
+
+@pytest.mark.parametrize("shape,beta", [([8, 37], 1.0), ([5, 13], 0.7), ([3, 1000], 1.0), ([1, 7], 2.0),
+                                        ([16, 64], 1.0), ([2, 3, 5], 1.0), ([9], 0.5)])
+def test_softmax_float_optimized_bit_exact(shape, beta):
+    """Eigen's expressions: pexp on whole packets, expf on the last size % 4 elements, SSE row sums."""
+    x = (np.random.default_rng(7).standard_normal(shape) * 4).astype(np.float32)
+    m = build.single_op("SOFTMAX", [T(shape, np.float32, "x")], [T(shape, np.float32, "y")], {"beta": beta}).to_bytes()
+    check(m, {0: x}, "optimized", "optimized", exact_floats=True)

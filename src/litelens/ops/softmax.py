@@ -8,8 +8,9 @@ here, and a multiplier mapping input differences onto the exp table. float32: ex
 Kernel paths (``node.flavor``): the optimized kernels replace the 8-bit fixed-point kernel by a float
 table (x86-64: every 8-bit input; arm64: 8-bit -> int16) or, on arm64, a 16-bit split table for int8 ->
 int8 and uint8 -> uint8 (kernels/softmax_table.py). int16 runs the reference kernel on every path.
-float32 runs the reference arithmetic on every path (optimized: Eigen; xnnpack: its own exp), which
-agrees within the float tolerance. XNNPACK takes only float SOFTMAX with beta == 1.
+float32: optimized runs Eigen's expressions (kernels/softmax_eigen.py, bit-exact); xnnpack runs the
+reference arithmetic, which agrees with XNNPACK's own exp within the float tolerance. XNNPACK takes
+only float SOFTMAX with beta == 1.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import numpy as np
 from litelens.kernels import lut
 from litelens.kernels import softmax as kernels
 from litelens.kernels import softmax_table
+from litelens.kernels.softmax_eigen import softmax_float_eigen
 from litelens.kernels.fixedpoint import quantize_multiplier
 from litelens.errors import InputError
 from litelens.ops.base import Node, Op, Prepared
@@ -73,6 +75,7 @@ class TableSoftmaxParams:
 @dataclass(frozen=True)
 class FloatSoftmaxParams:
     beta: float
+    eigen: bool = False  # optimized: optimized_ops::SoftmaxImpl
 
 
 def preprocess_softmax_scaling(beta: float, input_scale: float, input_integer_bits: int) -> tuple[int, int]:
@@ -112,7 +115,9 @@ class Softmax(Op):
         beta = node.options.beta
         if x.dtype == np.float32:
             node.expect_dtype(out, np.float32)
-            return Prepared(FloatSoftmaxParams(beta), [x.shape])
+            # arm64 Eigen uses fused multiply-adds in pexp: the reference arithmetic (within tolerance) there.
+            eigen = node.flavor == "optimized" and node.arch == "x86_64"
+            return Prepared(FloatSoftmaxParams(beta, eigen=eigen), [x.shape])
         if not math.isfinite(beta):  # the quantized kernels turn beta into an integer multiplier
             raise node.error(f"beta {beta!r} is not a finite number")
         if x.dtype == np.int16:
@@ -221,6 +226,8 @@ class Softmax(Op):
             else:
                 softmax_table.float_table_rows(out2, x2, params.table, params.output_scale, params.zero_point,
                                                params.out_min, params.out_max, params.truncate)
+        elif isinstance(params, FloatSoftmaxParams) and params.eigen:
+            softmax_float_eigen(out2, x2, params.beta)
         elif isinstance(params, FloatSoftmaxParams):
             kernels.softmax_float(out2, x2, params.beta)
         elif isinstance(params, Int16SoftmaxParams):
