@@ -295,3 +295,21 @@ def test_softmax_float_optimized_bit_exact(shape, beta):
     x = (np.random.default_rng(7).standard_normal(shape) * 4).astype(np.float32)
     m = build.single_op("SOFTMAX", [T(shape, np.float32, "x")], [T(shape, np.float32, "y")], {"beta": beta}).to_bytes()
     check(m, {0: x}, "optimized", "optimized", exact_floats=True)
+
+
+def test_rank_limits_follow_the_delegate():
+    """QUANTIZE checks the rank (rank 7 stays builtin); SOFTMAX and MEAN do not, and the official delegate then
+    fails to define the rank-7 tensors: the official interpreter refuses the model, and so does litelens."""
+    shape7 = [1] * 6 + [3]
+    q7 = build.single_op("QUANTIZE", [T(shape7, np.float32, "x")], [T(shape7, np.int8, "y", 0.1, 0)]).to_bytes()
+    assert not delegated(q7)
+    check(q7, {0: np.linspace(-3, 3, 3).astype(np.float32).reshape(shape7)}, "xnnpack", "optimized")
+    q6 = build.single_op("QUANTIZE", [T(shape7[1:], np.float32, "x")], [T(shape7[1:], np.int8, "y", 0.1, 0)]).to_bytes()
+    assert delegated(q6)
+    s7 = build.single_op("SOFTMAX", [T(shape7, np.float32, "x")], [T(shape7, np.float32, "y")], {"beta": 1.0}).to_bytes()
+    m7 = reduce_model("MEAN", shape7, [6], False, np.int8, 0.1, 0, 0.1, 0)
+    for content in (s7, m7):
+        with pytest.raises(Exception):
+            official_interpreter(content, "xnnpack", preserve_all_tensors=False)
+        with pytest.raises(ValueError, match="XNNPACK"):
+            litelens.Interpreter(model_content=content, flavor="xnnpack").allocate_tensors()

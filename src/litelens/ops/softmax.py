@@ -109,6 +109,9 @@ class Softmax(Op):
     def prepare(self, node: Node) -> Prepared:
         node.expect_counts(1)
         x, out = node.input(0), node.outputs[0]
+        if node.flavor == "xnnpack" and len(x.shape) > 6:
+            raise node.error("the official XNNPACK delegate takes this op but fails to define its rank > 6 "
+                             "tensors (XNN_MAX_TENSOR_DIMS), so the official interpreter refuses the model")
         if len(x.shape) < 1:
             raise node.error(f"{x.describe()} must have rank >= 1 (softmax runs over the last axis)")
         node.expect_dtype(x, np.float32, np.int8, np.uint8, np.int16)
