@@ -156,6 +156,18 @@ def mean_spatial_4d(output, x, multiplier, shift, bias, qmin, qmax):
 
 
 @jit
+def xnnpack_convert_int32(value, inv_scale, zero_point, qmin, qmax):
+    """XNNPACK's reference int32 -> q8 convert: ``round_float_to_int(float(value) * inv_scale + zero_point)``
+    (float32 without contraction; NaN -> 0, nearest-even, clamped)."""
+    v = np.float32(np.float32(np.float32(value) * np.float32(inv_scale)) + np.float32(zero_point))
+    if v != v:
+        return np.int64(0)
+    r = np.rint(np.float64(v))
+    r = min(max(r, np.float64(qmin)), np.float64(qmax))
+    return np.int64(r)
+
+
+@jit
 def xnnpack_quantized_reduce(output, x, inv_scale, zero_point, qmin, qmax):
     """XNNPACK qs8/qu8 SUM and MEAN (operators/reduce-nd.c): int32 sum, then the reference int32 -> q8
     convert: out = clamp(nearbyint(float(s) * inv_scale + zero_point)) in float32 (ties to even), with
@@ -169,10 +181,7 @@ def xnnpack_quantized_reduce(output, x, inv_scale, zero_point, qmin, qmax):
     for o in range(outer):
         _sum_int64(acc, x, o)
         for i in range(inner):
-            v = np.float32(np.float32(np.float32(wrap_int32(acc[i])) * inv_scale) + zero_point)
-            r = np.rint(np.float64(v))
-            r = min(max(r, np.float64(qmin)), np.float64(qmax))
-            output[o, i] = np.int64(r)
+            output[o, i] = xnnpack_convert_int32(wrap_int32(acc[i]), inv_scale, zero_point, qmin, qmax)
 
 
 @jit

@@ -313,3 +313,11 @@ def test_rank_limits_follow_the_delegate():
             official_interpreter(content, "xnnpack", preserve_all_tensors=False)
         with pytest.raises(ValueError, match="XNNPACK"):
             litelens.Interpreter(model_content=content, flavor="xnnpack").allocate_tensors()
+
+
+@pytest.mark.parametrize("op,dtype,expected", [("SUM", np.int8, 5), ("MEAN", np.int8, 0), ("SUM", np.uint8, 5)])
+def test_xnnpack_reduce_of_empty_input(op, dtype, expected):
+    """A zero sum through XNNPACK's convert: SUM gives the output zero point; MEAN's 1/0 scale makes NaN -> 0."""
+    m = reduce_model(op, [0, 3], [0], False, dtype, 0.1, 2, 0.1, 5)
+    ref = check(m, {0: np.zeros((0, 3), dtype)}, "xnnpack", "xnnpack")
+    assert (ref == expected).all()

@@ -256,8 +256,11 @@ class _Reduce(Op):
     def eval(self, params: ReduceParams, inputs, outputs):
         x, out = inputs[0], outputs[0]
         layout = params.layout
-        if x.size == 0:  # official: NaN for a float MEAN, else zeros
-            out.fill(np.nan if (self.is_mean and params.kind == "float") else 0)
+        if x.size == 0:  # official: NaN for a float MEAN, else zeros; XNNPACK converts a zero sum
+            if params.kind == "xnnpack":
+                out.fill(kernels.xnnpack_convert_int32(0, params.scale, params.bias, params.qmin, params.qmax))
+            else:
+                out.fill(np.nan if (self.is_mean and params.kind in ("float", "float_eigen")) else 0)
             return
         if layout.permutation is not None:
             np.copyto(layout.scratch, x.transpose(layout.permutation))
