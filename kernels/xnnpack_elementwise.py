@@ -109,3 +109,47 @@ def qs8_mul(out, x1, x2, loops, strides1, strides2, zero_point1, zero_point2, sc
             scaled = np.float32(np.float32(product) * scale)
             v = np.int64(np.rint(scaled)) + out_zero_point
             out[base + i] = min(max(v, act_min), act_max)
+
+
+FLT_MIN = np.float32(1.1754944e-38)
+
+
+@jit
+def flush_subnormal(v):
+    """MXCSR flush-to-zero / denormals-are-zero, which XNNPACK's float kernels run under: a subnormal
+    float32 becomes a zero of its sign."""
+    if v != 0 and abs(v) < FLT_MIN:
+        return np.float32(0.0) * v
+    return v
+
+
+@jit(error_model="numpy")
+def float_binary_ftz(out, x1, x2, loops, strides1, strides2, op, act_min, act_max):
+    """XNNPACK f32 ADD/SUB/MUL/DIV/SQUARED_DIFFERENCE: IEEE float32 with subnormal inputs read as zero
+    and subnormal results flushed to zero; clamp to [act_min, act_max] (+-inf without activation)."""
+    inner = loops[-1]
+    step1 = strides1[-1]
+    step2 = strides2[-1]
+    for row in range(out.size // inner):
+        start1, start2 = row_offsets(row, loops, strides1, strides2)
+        base = row * inner
+        for i in range(inner):
+            a = flush_subnormal(np.float32(x1[start1 + i * step1]))
+            b = flush_subnormal(np.float32(x2[start2 + i * step2]))
+            if op == 0:
+                r = np.float32(a + b)
+            elif op == 1:
+                r = np.float32(a - b)
+            elif op == 2:
+                r = np.float32(a * b)
+            elif op == 3:
+                r = np.float32(a / b)
+            else:
+                d = flush_subnormal(np.float32(a - b))
+                r = np.float32(d * d)
+            r = flush_subnormal(r)
+            if r < act_min:
+                r = act_min
+            if act_max < r:
+                r = act_max
+            out[base + i] = r

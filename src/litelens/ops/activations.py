@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from litelens.kernels import lut
+from litelens.kernels.float_logistic import logistic_eigen_f32
+from litelens.kernels.xnnpack_gelu import APPROX_GELU_CONSTANTS, GELU_CONSTANTS, xnnpack_gelu_f32
 from litelens.kernels.xnnpack_lut import xnnpack_table_8bit
 from litelens.ops.add_sub import checked_log2
 from litelens.ops.base import Node, Op, Prepared
@@ -52,6 +54,8 @@ class FloatParams:
     func: int  # lut.TANH / lut.LOGISTIC / lut.GELU / lut.GELU_APPROXIMATE
 
 
+EIGEN_LOGISTIC = -1  # FloatParams.func: optimized / XNNPACK float LOGISTIC (kernels/float_logistic.py)
+XNNPACK_GELU, XNNPACK_APPROX_GELU = -2, -3  # FloatParams.func: XNNPACK float GELU (kernels/xnnpack_gelu.py)
 _SIGMOID16_OUTPUT_LOG2 = -15  # kOutputFractionalBits: the int16 output scale must be 2**-15
 _SIGMOID16_POT_SHIFTS = {lut.TANH: (0, 1), lut.LOGISTIC: (0,)}  # input scales 2**-12 (and 2**-11 for TANH)
 _SIGMOID_TABLE = lut.sigmoid_table_uint16()
@@ -103,6 +107,10 @@ def _prepare_elementwise(node: Node, func: int, check_quantized=None, int16: boo
     if out.dtype != x.dtype:
         raise node.error(f"input {x.describe()} and output {out.describe()} must have the same dtype")
     if x.dtype == np.float32:
+        if func == lut.LOGISTIC and node.flavor != "reference":
+            return Prepared(FloatParams(EIGEN_LOGISTIC), [x.shape])
+        if func in (lut.GELU, lut.GELU_APPROXIMATE) and node.flavor == "xnnpack":
+            return Prepared(FloatParams(XNNPACK_GELU if func == lut.GELU else XNNPACK_APPROX_GELU), [x.shape])
         return Prepared(FloatParams(func), [x.shape])
     qx, qout = node.expect_quantized(x), node.expect_quantized(out)
     if x.dtype == np.int16 and func in _SIGMOID16_POT_SHIFTS:
@@ -136,6 +144,10 @@ def _eval_elementwise(params, inputs, outputs):
     elif isinstance(params, Sigmoid16Params):
         kernel = lut.tanh_int16 if params.func == lut.TANH else lut.logistic_int16
         kernel(out, x, params.table, params.input_multiplier, params.input_left_shift)
+    elif params.func == EIGEN_LOGISTIC:
+        logistic_eigen_f32(out, x)
+    elif params.func in (XNNPACK_GELU, XNNPACK_APPROX_GELU):
+        xnnpack_gelu_f32(out, x, GELU_CONSTANTS if params.func == XNNPACK_GELU else APPROX_GELU_CONSTANTS)
     else:
         lut.elementwise_float(out, x, params.func)
 

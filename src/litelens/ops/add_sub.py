@@ -124,8 +124,10 @@ class _AddSub(Op):
         op = k.ADD if self.sign > 0 else k.SUB
         quantized = [t.quantization is not None for t in (ops.x1, ops.x2, ops.out)]
         if dtype == np.float32:
-            bounds = (xnnpack_float_activation_range if node.flavor == "xnnpack" else float_activation_range)(activation)
-            params = BinaryParams(ops.plan, k.float_binary, (op, *bounds))
+            if node.flavor == "xnnpack":
+                params = BinaryParams(ops.plan, xk.float_binary_ftz, (op, *xnnpack_float_activation_range(activation)))
+            else:
+                params = BinaryParams(ops.plan, k.float_binary, (op, *float_activation_range(activation)))
         elif node.flavor == "xnnpack" and dtype == np.int8:
             params = self._prepare_xnnpack(node, ops)
         elif dtype in (np.int32, np.int64) or (dtype == np.int16 and not any(quantized)):

@@ -1,8 +1,9 @@
 """CONCATENATION (concatenation.cc): join inputs along ``axis``.
 
 int8 inputs must carry the output's scale and zero point (the official kernel checks this and copies
-bytes); int16 needs zero point 0 everywhere and copies codes whatever the scales; only uint8 rescales, which litelens does not support. A fused activation other than
-NONE is refused, as the official kernel refuses it.
+bytes); int16 needs zero point 0 everywhere and copies codes whatever the scales; only uint8 rescales,
+which litelens does not support. A fused activation other than NONE is refused, as the official kernel
+refuses it — except under the XNNPACK delegate, which takes the op and concatenates without it.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from litelens.ops.base import Node, Op, Prepared
 from litelens.ops.common import expect_same_dtype, normalize_axis, same_quantization
 from litelens.ops.registry import register
 from litelens.ops.activation_fn import ACTIVATION_NAMES
+from litelens.ops.binary_common import xnnpack_type_problem
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,28 @@ class Concatenation(Op):
             return ConcatOptions()
         return ConcatOptions(int(raw.Axis()), int(raw.FusedActivationFunction()))
 
+    def xnnpack_rejects(self, node: Node) -> str | None:
+        """``VisitConcatenationNode``: 2 to 5 inputs, float or per-tensor int8/uint8 tensors, axis below
+        every input's rank (a negative axis passes), uint8 inputs with the output's scale and zero point.
+        The fused activation is not checked: XNNPACK concatenates and ignores it."""
+        if not 2 <= len(node.inputs) <= 5 or len(node.outputs) != 1 or any(t is None for t in node.inputs):
+            return f"the delegate takes 2 to 5 inputs, this CONCATENATION has {len(node.inputs)}"
+        out = node.outputs[0]
+        problem = xnnpack_type_problem(out)
+        if problem:
+            return problem
+        axis = (node.options or ConcatOptions()).axis
+        for t in node.inputs:
+            if axis >= len(t.shape):
+                return f"axis {axis} is not below the rank of {t.describe()}"
+        if out.dtype == np.uint8 and not all(same_quantization(t, out) for t in node.inputs):
+            return "uint8 inputs with another scale or zero point than the output's"
+        for t in node.inputs:
+            problem = xnnpack_type_problem(t)
+            if problem:
+                return problem
+        return None
+
     def prepare(self, node: Node) -> Prepared:
         if not node.inputs or len(node.outputs) != 1:
             raise node.error("expects at least one input and one output")
@@ -42,7 +66,7 @@ class Concatenation(Op):
         for t in ins[1:]:
             if len(t.shape) != rank or any(a != b for i, (a, b) in enumerate(zip(t.shape, ins[0].shape)) if i != axis):
                 raise node.error(f"{t.describe()} does not match {ins[0].describe()} outside axis {axis}")
-        if node.options.activation != 0:  # concatenation.cc refuses any fused activation
+        if node.options.activation != 0 and node.flavor != "xnnpack":  # concatenation.cc refuses any
             raise node.error(f"fused activation {ACTIVATION_NAMES.get(node.options.activation)} is not supported; "
                              "the official kernel accepts only NONE")
         if out.dtype == np.int16:

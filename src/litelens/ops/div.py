@@ -14,6 +14,7 @@ import numpy as np
 
 from litelens.errors import InputError
 from litelens.kernels import elementwise as k
+from litelens.kernels import xnnpack_elementwise as xk
 from litelens.kernels.div import quantized_div
 from litelens.ops.activation_fn import NONE
 from litelens.ops.base import Node, Op, Prepared
@@ -21,7 +22,8 @@ from litelens.ops.common import checked_multiplier
 from litelens.ops.binary_common import (
     BinaryParams, activation_of, f32, float_activation_range, integer_activation_range, maybe_pair_table,
     prepare_operands,
-    quantized_range, run_binary, scale_and_zero_point,
+    quantized_range, run_binary, scale_and_zero_point, xnnpack_activation_problem, xnnpack_binary_rejects,
+    xnnpack_float_activation_range,
 )
 from litelens.ops.registry import register
 
@@ -70,13 +72,22 @@ class Div(Op):
     def parse_options(self, raw) -> int:
         return activation_of(raw)
 
+    def xnnpack_rejects(self, node: Node) -> str | None:
+        """``VisitBinaryNode`` for DIV: float only, input ranks <= 6 with no empty dim, activation
+        NONE/RELU/RELU_N1_TO_1/RELU6."""
+        return (xnnpack_binary_rejects(node, quantized_8bit=False)
+                or xnnpack_activation_problem(NONE if node.options is None else node.options))
+
     def prepare(self, node: Node) -> Prepared:
         activation = NONE if node.options is None else node.options
         ops = prepare_operands(node, DTYPES)
         dtype = ops.x1.dtype
         where = f"op {node.index} DIV"
         if dtype == np.float32:
-            params = BinaryParams(ops.plan, k.float_binary, (k.DIV, *float_activation_range(activation)))
+            if node.flavor == "xnnpack":
+                params = BinaryParams(ops.plan, xk.float_binary_ftz, (k.DIV, *xnnpack_float_activation_range(activation)))
+            else:
+                params = BinaryParams(ops.plan, k.float_binary, (k.DIV, *float_activation_range(activation)))
         elif dtype == np.int32:
             lo, hi = integer_activation_range(activation, dtype)
             zero = 0 if ops.x2.quantization is None else ops.x2.quantization.single_zero_point

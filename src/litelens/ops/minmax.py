@@ -16,7 +16,7 @@ import numpy as np
 
 from litelens.kernels import minmax as k
 from litelens.ops.base import Node, Op, Prepared
-from litelens.ops.binary_common import BinaryParams, prepare_operands, run_binary
+from litelens.ops.binary_common import BinaryParams, prepare_operands, run_binary, xnnpack_binary_rejects
 from litelens.ops.registry import register
 
 DTYPES = (np.float32, np.float16, np.int8, np.uint8, np.int16, np.int32, np.int64)
@@ -30,6 +30,10 @@ class MinMaxParams:
 
 class _MaximumMinimum(Op):
     is_maximum = True
+
+    def xnnpack_rejects(self, node: Node) -> str | None:
+        """``VisitBinaryNode`` for MAXIMUM/MINIMUM: float only, input ranks <= 6, no empty dim."""
+        return xnnpack_binary_rejects(node, quantized_8bit=False)
 
     def prepare(self, node: Node) -> Prepared:
         ops = prepare_operands(node, DTYPES)

@@ -76,8 +76,10 @@ class Mul(Op):
         dtype = ops.x1.dtype
         quantized = [t.quantization is not None for t in (ops.x1, ops.x2, ops.out)]
         if dtype == np.float32:
-            bounds = (xnnpack_float_activation_range if node.flavor == "xnnpack" else float_activation_range)(activation)
-            params = BinaryParams(ops.plan, k.float_binary, (k.MUL, *bounds))
+            if node.flavor == "xnnpack":
+                params = BinaryParams(ops.plan, xk.float_binary_ftz, (k.MUL, *xnnpack_float_activation_range(activation)))
+            else:
+                params = BinaryParams(ops.plan, k.float_binary, (k.MUL, *float_activation_range(activation)))
         elif node.flavor == "xnnpack" and dtype == np.int8:
             s1, z1 = scale_and_zero_point(node, ops.x1)
             s2, z2 = scale_and_zero_point(node, ops.x2)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from litelens.ops.base import Node, Op, Prepared
+from litelens.ops.binary_common import xnnpack_shape_problem, xnnpack_type_problem
 from litelens.ops.common import constant_ints, expect_max_rank, expect_same_dtype, same_quantization
 from litelens.ops.registry import register
 
@@ -46,6 +47,26 @@ def _default_fill(out) -> object:
 
 @register("PAD")
 class Pad(_PadBase):
+    def xnnpack_rejects(self, node: Node) -> str | None:
+        """``VisitPadNode``: float or per-tensor int8/uint8 input and output of rank 1..6 with no empty
+        dim, constant int32 paddings of shape [rank, 2], none negative. (PADV2 is not delegated.)"""
+        if len(node.inputs) != 2 or len(node.outputs) != 1:
+            return "the delegate needs 2 inputs and 1 output"
+        x, paddings, out = node.input(0), node.input(1), node.outputs[0]
+        problem = (xnnpack_type_problem(x) or xnnpack_shape_problem(x, min_rank=1) or xnnpack_type_problem(out)
+                   or xnnpack_shape_problem(out, min_rank=1))
+        if problem:
+            return problem
+        if paddings.dtype != np.int32:
+            return f"paddings are {paddings.dtype.name}, not int32"
+        if tuple(paddings.shape) != (len(x.shape), 2):
+            return f"paddings have shape {list(paddings.shape)}"
+        if paddings.data is None:
+            return "paddings are not a constant"
+        if (paddings.data < 0).any():
+            return "negative paddings"
+        return None
+
     def prepare(self, node: Node) -> Prepared:
         node.expect_counts(2)
         return self._plan(node, _default_fill(node.outputs[0]))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from litelens.ops.base import Node, Op, Prepared
+from litelens.ops.binary_common import xnnpack_shape_problem, xnnpack_type_problem
 from litelens.ops.common import constant_ints, expect_same_dtype, normalize_axis
 from litelens.ops.registry import register
 
@@ -45,6 +46,36 @@ class Reshape(Op):
         if raw is None or raw.NewShapeIsNone():
             return ReshapeOptions(None)
         return ReshapeOptions(tuple(int(raw.NewShape(i)) for i in range(raw.NewShapeLength())))
+
+    def xnnpack_rejects(self, node: Node) -> str | None:
+        """``VisitReshapeNode``: float or per-tensor int8/uint8 input and output of rank <= 6 with no
+        empty dim, 8-bit input and output with one scale and zero point; a shape input must be a
+        constant int32 vector (leading 1s allowed); the legacy scalar form [0] is refused."""
+        if len(node.inputs) not in (1, 2) or len(node.outputs) != 1:
+            return "the delegate needs 1 or 2 inputs and 1 output"
+        x, out = node.input(0), node.outputs[0]
+        for t in (x, out):
+            problem = xnnpack_type_problem(t) or xnnpack_shape_problem(t)
+            if problem:
+                return problem
+        if out.dtype in (np.int8, np.uint8):
+            qx, qo = x.quantization, out.quantization
+            if qx.scale[0] != qo.scale[0] or qx.zero_point[0] != qo.zero_point[0]:
+                return "input and output quantization differ"
+        if len(node.inputs) == 2:
+            shape = node.input(1)
+            if shape.dtype != np.int32:
+                return f"the shape tensor is {shape.dtype.name}, not int32"
+            if any(d != 1 for d in shape.shape[:-1]) or len(shape.shape) == 0:
+                return "the shape tensor is not a vector"
+            if shape.data is None:
+                return "the shape tensor is not a constant"
+            new_shape = shape.data.reshape(-1).tolist()
+        else:
+            new_shape = list((node.options or ReshapeOptions(None)).new_shape or ())
+        if len(new_shape) == 1 and new_shape[0] in (0, -1):
+            return "the legacy scalar reshape ([0] / [-1])"
+        return None
 
     def prepare(self, node: Node) -> Prepared:
         node.expect_counts((1, 2))
@@ -98,6 +129,9 @@ class Squeeze(Op):
 @register("EXPAND_DIMS")
 class ExpandDims(Op):
     """expand_dims.cc: insert a size-1 dim at the (constant) axis; axis may be negative (-rank-1..rank)."""
+
+    def xnnpack_rejects(self, node: Node) -> str | None:
+        return "the XNNPACK delegate's VisitExpandDimsNode refuses every EXPAND_DIMS (it returns an error first)"
 
     def prepare(self, node: Node) -> Prepared:
         node.expect_counts(2)

@@ -11,10 +11,49 @@ from dataclasses import dataclass
 import numpy as np
 
 from litelens.ops.base import Node, Op, Prepared
+from litelens.ops.binary_common import XNN_MAX_TENSOR_DIMS, xnnpack_type_problem
 from litelens.ops.common import constant_ints, expect_max_rank, expect_same_dtype
 from litelens.ops.registry import register
 
 MAX_RANK = 5
+
+
+def _param_problem(node: Node, i: int, what: str, int64_ok: bool) -> str | None:
+    """A begin/size/end/strides input as the delegate wants it: constant, 1-D, int32 (or int64)."""
+    t = node.optional_input(i)
+    if t is None:
+        return f"no {what} input"
+    if t.data is None:
+        return f"{what} is not a constant"
+    if len(t.shape) != 1:
+        return f"{what} is not 1-D"
+    if not (t.dtype == np.int32 or (int64_ok and t.dtype == np.int64)):
+        return f"{what} is {t.dtype.name}"
+    return None
+
+
+def _xnnpack_rank0_refusal(node: Node) -> None:
+    """The delegate takes a rank-0 slice (nothing in its checks looks at the input's rank) and the
+    XNNPACK runtime then fails to reshape it: the official AUTO interpreter errors out, so does this."""
+    if node.flavor == "xnnpack" and len(node.input(0).shape) == 0:
+        raise node.error("the XNNPACK delegate takes this rank-0 slice and then fails "
+                         "('XNNPack delegate failed to reshape runtime'), as the official interpreter does")
+
+
+def _xnnpack_window(shape, begins, ends) -> Prepared:
+    """XNNPACK's static slice (src/subgraph/static-slice.c, reshape): per dim, a negative begin counts
+    from the end (floored at 0); an end <= 0 counts from the end (0: the end itself); the size is
+    end - begin, never negative, clamped to the dim. No error for out-of-range values."""
+    doz = lambda a, b: max(a - b, 0)  # noqa: E731 - XNNPACK's "difference or zero"
+    window, out_shape = [], []
+    for dim, b, e in zip(shape, begins, ends):
+        offset = doz(dim, -b) if b < 0 else b
+        size = doz(doz(dim, -e), offset) if e <= 0 else doz(e, offset)
+        offset = min(offset, dim)
+        size = min(size, doz(dim, offset))
+        window.append(slice(offset, offset + size))
+        out_shape.append(size)
+    return Prepared(tuple(window), [tuple(out_shape)])
 
 
 def _copy_window(window, inputs, outputs):
@@ -25,8 +64,28 @@ def _copy_window(window, inputs, outputs):
 class Slice(Op):
     """out = input[begin : begin + size] per dim; size -1 means 'to the end'."""
 
+    def xnnpack_rejects(self, node: Node) -> str | None:
+        """``VisitSliceNode``: begin and size constant 1-D int32/int64 of one length, every size
+        positive (-1 is refused), float or per-tensor int8/uint8 input and output."""
+        if len(node.inputs) != 3 or len(node.outputs) != 1:
+            return "the delegate needs 3 inputs and 1 output"
+        for i, what in ((1, "begin"), (2, "size")):
+            problem = _param_problem(node, i, what, int64_ok=True)
+            if problem:
+                return problem
+        if node.input(1).shape[0] != node.input(2).shape[0]:
+            return "begin and size differ in length"
+        for t in (node.input(0), node.outputs[0]):
+            problem = xnnpack_type_problem(t)
+            if problem:
+                return problem
+        if (node.input(2).data <= 0).any():
+            return f"size {node.input(2).data.tolist()} has an entry <= 0"
+        return None
+
     def prepare(self, node: Node) -> Prepared:
         node.expect_counts(3)
+        _xnnpack_rank0_refusal(node)
         x, out = node.input(0), node.outputs[0]
         expect_same_dtype(node, out, x)
         expect_max_rank(node, x, MAX_RANK)
@@ -35,6 +94,8 @@ class Slice(Op):
         rank = len(x.shape)
         if begin.size != rank or size.size != rank:
             raise node.error(f"begin and size need {rank} entries, have {begin.size} and {size.size}")
+        if node.flavor == "xnnpack":  # the delegate slices from begin to begin + size, its own way
+            return _xnnpack_window(x.shape, begin.tolist(), (begin + size).tolist())
         window, shape = [], []
         for d, b, s in zip(x.shape, begin.tolist(), size.tolist()):
             if s == -1:
@@ -98,8 +159,35 @@ class StridedSlice(Op):
         return StridedSliceOptions(int(raw.BeginMask()), int(raw.EndMask()), int(raw.EllipsisMask()),
                                    int(raw.NewAxisMask()), int(raw.ShrinkAxisMask()), bool(raw.Offset()))
 
+    def xnnpack_rejects(self, node: Node) -> str | None:
+        """``VisitStridedSliceNode``: no ellipsis/new-axis/shrink masks, strides all 1, begin, end and
+        strides constant 1-D int32 with one entry per input dim, float or per-tensor int8/uint8."""
+        o = node.options or StridedSliceOptions()
+        if o.ellipsis_mask or o.new_axis_mask or o.shrink_axis_mask:
+            return "ellipsis, new-axis or shrink-axis masks"
+        if len(node.inputs) != 4 or len(node.outputs) != 1:
+            return "the delegate needs 4 inputs (with strides) and 1 output"
+        problem = _param_problem(node, 3, "strides", int64_ok=False)
+        if problem:
+            return problem
+        if (node.input(3).data != 1).any():
+            return f"strides {node.input(3).data.tolist()} are not all 1"
+        rank = len(node.input(0).shape)
+        for i, what in ((1, "begin"), (2, "end"), (3, "strides")):
+            problem = _param_problem(node, i, what, int64_ok=False)
+            if problem:
+                return problem
+            if node.input(i).shape[0] != rank:
+                return f"{what} has {node.input(i).shape[0]} entries for an input of rank {rank}"
+        for t in (node.input(0), node.outputs[0]):
+            problem = xnnpack_type_problem(t)
+            if problem:
+                return problem
+        return None
+
     def prepare(self, node: Node) -> Prepared:
         node.expect_counts((3, 4))
+        _xnnpack_rank0_refusal(node)
         x, out = node.input(0), node.outputs[0]
         expect_same_dtype(node, out, x)
         expect_max_rank(node, x, MAX_RANK)
@@ -108,6 +196,11 @@ class StridedSlice(Op):
         strides = constant_ints(node, 3, "strides").tolist() if node.optional_input(3) is not None else [1] * len(begin)
         if not len(begin) == len(end) == len(strides):
             raise node.error(f"begin, end and strides differ in length: {len(begin)}, {len(end)}, {len(strides)}")
+        if node.flavor == "xnnpack":  # taken by the delegate: masks to 0 ("to the end"), then offset
+            o = node.options
+            begins = [0 if (o.begin_mask >> i) & 1 else b for i, b in enumerate(begin)]
+            ends = [0 if (o.end_mask >> i) & 1 else (e + begins[i] if o.offset else e) for i, e in enumerate(end)]
+            return _xnnpack_window(x.shape, begins, ends)
         if node.options.offset:
             end = [b + e for b, e in zip(begin, end)]
         window, shape = [], []

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from litelens.kernels import elementwise as k
+from litelens.kernels import xnnpack_elementwise as xk
 from litelens.ops.base import Node, Op, Prepared
 from litelens.ops.binary_common import (
     BinaryParams, f32, integer_activation_range, maybe_pair_table, multiplier_below_one, prepare_operands,
-    run_binary, scale_and_zero_point,
+    run_binary, scale_and_zero_point, xnnpack_binary_rejects,
 )
 from litelens.ops.activation_fn import NONE
 from litelens.ops.registry import register
@@ -44,6 +45,10 @@ class QuantizedSquaredDifference:
 
 @register("SQUARED_DIFFERENCE")
 class SquaredDifference(Op):
+    def xnnpack_rejects(self, node: Node) -> str | None:
+        """``VisitBinaryNode`` for SQUARED_DIFFERENCE: float only, input ranks <= 6, no empty dim."""
+        return xnnpack_binary_rejects(node, quantized_8bit=False)
+
     def prepare(self, node: Node) -> Prepared:
         node.expect_counts(2)
         if node.input(0).dtype == np.int16:
@@ -53,7 +58,8 @@ class SquaredDifference(Op):
         dtype = ops.x1.dtype
         if dtype == np.float32:
             no_clamp = (np.float32(-np.inf), np.float32(np.inf))  # unlike ADD, an infinity stays infinite
-            params = BinaryParams(ops.plan, k.float_binary, (k.SQUARED_DIFFERENCE, *no_clamp))
+            kernel = xk.float_binary_ftz if node.flavor == "xnnpack" else k.float_binary
+            params = BinaryParams(ops.plan, kernel, (k.SQUARED_DIFFERENCE, *no_clamp))
         elif dtype == np.int32:
             lo, hi = integer_activation_range(NONE, dtype)
             params = BinaryParams(ops.plan, k.integer_binary, (k.SQUARED_DIFFERENCE, lo, hi, 32))
