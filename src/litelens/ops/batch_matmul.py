@@ -34,6 +34,7 @@ from litelens.kernels.gemm import exact_float_dtype, max_abs_offset_value
 from litelens.kernels.hybrid import (hybrid_bmm_output, quantize_rows_asymmetric, quantize_rows_symmetric,
                                      weight_row_sums)
 from litelens.kernels.requantize_paths import requantize_rows_fp32
+from litelens.kernels.xnnpack_dynamic import qd8_output, quantize_rows_qd8
 from litelens.ops.base import Node, Op, Prepared, TensorArg
 from litelens.ops.fully_connected import xnnpack_scales
 from litelens.ops.common import checked_multiplier
@@ -130,6 +131,25 @@ class HybridPlan:
     row_sum_base: np.ndarray  # int64 [batches]: first row sum the loop reads
 
 
+@dataclass(frozen=True)
+class QD8Plan:
+    """The XNNPACK delegate's hybrid BMM (``kernels/xnnpack_dynamic.py``): lhs rows quantized to qd8,
+    exact Σ (q - zp) * rhs, then float(acc) * inv_scale * w_scale (bias 0, no clamp)."""
+
+    layout: Layout
+    lhs_buf: np.ndarray  # float32 [..., M, K]: the lhs transposed, when adj_x
+    q_buf: np.ndarray  # float64 [..., M, K] q - zp of each lhs row
+    inv_scale: np.ndarray  # float32 [lhs rows]
+    zero_point: np.ndarray  # int32 [lhs rows]
+    rhs_kn: np.ndarray  # float64 [..., K, N] the int8 rhs values (zeros for a run-time rhs, as the delegate reads)
+    acc_buf: np.ndarray  # float64 [out_shape] exact Σ (q - zp) * r
+    rows_shape: tuple[int, ...]  # lhs batch dims + (M,), broadcast to the output's batch dims + (M,)
+    weight_scales: np.ndarray  # float32 [N]
+    zero_bias: np.ndarray  # float32 [N]
+    no_zero_point: np.ndarray  # int32 [output rows] zeros: q_buf is already centred
+    no_col_sums: np.ndarray  # int64 [N] zeros
+
+
 @register("BATCH_MATMUL")
 class BatchMatMul(Op):
     def parse_options(self, raw) -> BatchMatMulOptions:
@@ -177,6 +197,8 @@ class BatchMatMul(Op):
         if lhs.dtype == np.float32 and rhs.dtype == np.float32:
             node.expect_dtype(out, np.float32)
             plan = _prepare_float(layout, lhs, rhs)
+        elif lhs.dtype == np.float32 and rhs.dtype == np.int8 and node.flavor == "xnnpack":
+            plan = _prepare_qd8(node, layout, lhs, rhs, out)
         elif lhs.dtype == np.float32 and rhs.dtype == np.int8:
             plan = _prepare_hybrid(node, layout, lhs, rhs, out)
         elif (lhs.dtype, rhs.dtype) in ((np.int8, np.int8), (np.int16, np.int16), (np.int16, np.int8)):
@@ -195,6 +217,8 @@ class BatchMatMul(Op):
             _eval_float(plan, inputs, outputs[0])
         elif isinstance(plan, HybridPlan):
             _eval_hybrid(plan, inputs, outputs[0])
+        elif isinstance(plan, QD8Plan):
+            _eval_qd8(plan, inputs, outputs[0])
         else:
             _eval_quantized(plan, inputs, outputs[0])
 
@@ -486,3 +510,57 @@ def _eval_hybrid(plan: HybridPlan, inputs, output: np.ndarray) -> None:
     np.matmul(plan.q_buf, rhs, out=plan.acc_buf)  # broadcast batches: [..., M, K] x [..., K, N], exact
     hybrid_bmm_output(plan.acc_buf.reshape(plan.acc_shape3), plan.scaling, plan.offsets, row_sums,
                       plan.weight_scales, plan.scale_base, plan.row_sum_base, output.reshape(plan.acc_shape3))
+
+
+def _prepare_qd8(node: Node, layout: Layout, lhs: TensorArg, rhs: TensorArg, out: TensorArg) -> QD8Plan:
+    """VisitBatchMatMulNode's dynamically quantized branch (float32 lhs, int8 rhs).
+
+    The delegate builds the qcint8 rhs from the tensor's data when the graph is delegated, before any
+    input is set: a run-time rhs has no data then, and the official XNNPACK run multiplies by zeros
+    (outputs 0, or NaN / -inf where a row's scale is not finite). litelens reproduces that."""
+    node.expect_dtype(out, np.float32)
+    qr = node.expect_quantized(rhs, per_tensor=False)
+    n = layout.out_shape[-1]
+    if np.any(qr.zero_point != 0):
+        raise node.error(f"the XNNPACK delegate fails to prepare this node (\"failed to update filter tensor\"): "
+                         f"int8 rhs with zero point {int(qr.zero_point.flat[0])}; XNNPACK needs 0")
+    if qr.per_channel:
+        n_axis = len(rhs.shape) - (2 if layout.adj_y else 1)
+        if qr.axis != n_axis or qr.scale.size != n:
+            raise node.error(f"per-channel rhs {rhs.describe()} needs {n} scales on axis {n_axis} (N), "
+                             f"has {qr.scale.size} on axis {qr.axis}")
+    weight_scales = np.ascontiguousarray(qr.scale if qr.per_channel else np.full(n, qr.single_scale),
+                                         dtype=np.float32)
+    lhs_mk = _matrix_shape(lhs.shape, layout.adj_x)  # [..., M, K]
+    rows = int(np.prod(lhs_mk[:-1], dtype=np.int64))
+    rhs_kn_shape = _matrix_shape(rhs.shape, layout.adj_y)  # [..., K, N]
+    if rhs.data is not None:
+        rhs_kn = np.ascontiguousarray(_matrix_view(rhs.data, layout.adj_y), dtype=np.float64)
+    else:
+        rhs_kn = np.zeros(rhs_kn_shape, np.float64)
+    out_rows = int(np.prod(layout.out_shape[:-1], dtype=np.int64))
+    return QD8Plan(
+        layout=layout, lhs_buf=np.zeros(lhs_mk if layout.adj_x else (0,), np.float32),
+        q_buf=np.zeros(lhs_mk, np.float64), inv_scale=np.zeros(rows, np.float32),
+        zero_point=np.zeros(rows, np.int32), rhs_kn=rhs_kn, acc_buf=np.zeros(layout.out_shape, np.float64),
+        rows_shape=tuple(lhs_mk[:-1]), weight_scales=weight_scales, zero_bias=np.zeros(n, np.float32),
+        no_zero_point=np.zeros(out_rows, np.int32), no_col_sums=np.zeros(n, np.int64),
+    )
+
+
+def _eval_qd8(plan: QD8Plan, inputs, output: np.ndarray) -> None:
+    layout = plan.layout
+    lhs = inputs[0]
+    if layout.adj_x:  # [..., K, M] -> [..., M, K]
+        np.copyto(plan.lhs_buf, lhs.swapaxes(-1, -2))
+        lhs = plan.lhs_buf
+    k = plan.q_buf.shape[-1]
+    q = plan.q_buf.reshape(-1, k)
+    quantize_rows_qd8(lhs.reshape(-1, k), q, plan.inv_scale, plan.zero_point)  # per row of K
+    q -= plan.zero_point[:, None]  # q - zp, exact in float64
+    np.matmul(plan.q_buf, plan.rhs_kn, out=plan.acc_buf)  # [..., M, K] x [..., K, N], exact (|sum| < 2**53)
+    n = layout.out_shape[-1]
+    out_rows = layout.out_shape[:-1]
+    inv = np.ascontiguousarray(np.broadcast_to(plan.inv_scale.reshape(plan.rows_shape), out_rows)).reshape(-1)
+    qd8_output(plan.acc_buf.reshape(-1, n), plan.no_zero_point, plan.no_col_sums, inv, plan.weight_scales,
+               plan.zero_bias, np.float32(-np.inf), np.float32(np.inf), output.reshape(-1, n))

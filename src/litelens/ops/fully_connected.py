@@ -36,6 +36,7 @@ from litelens.kernels.fully_connected import (REQUANT_FP32, REQUANT_SINGLE, REQU
 from litelens.kernels.requantize_paths import requantize_rows_fixedpoint, requantize_rows_fp32
 from litelens.kernels.gemm import exact_float_dtype, max_abs_offset_value
 from litelens.kernels.requantize_simd import is_bounded
+from litelens.kernels.xnnpack_dynamic import qd8_output, quantize_rows_qd8
 from litelens.kernels.hybrid import (apply_activation, fill_rows, hybrid_fc_output, is_zero_vector_x86,
                                      maddubs_correction, maddubs_pairs, quantize_rows_asymmetric,
                                      quantize_rows_symmetric, weight_row_sums)
@@ -158,6 +159,27 @@ class HybridPlan:
     weight_scratch: tuple = ()  # packed run-time weights and their sums
 
 
+@dataclass(frozen=True)
+class QD8Plan:
+    """The XNNPACK delegate's hybrid FC (``kernels/xnnpack_dynamic.py``): rows quantized to qd8, the
+    exact int32 product, then fmadd(float(acc) * inv_scale, w_scale, bias) and the activation clamp."""
+
+    geo: Geometry
+    weight_scales: np.ndarray  # float32 [N] (the single scale repeated when per tensor)
+    zero_bias: np.ndarray  # float32 [N], used when there is no bias
+    out_min: np.float32  # the delegate's activation range (-inf / +inf without activation)
+    out_max: np.float32
+    inv_scale: np.ndarray  # float32 [batch] per-row dequantization scale
+    zero_point: np.ndarray  # int32 [batch] per-row zero point
+    w_sums: np.ndarray  # int64 [N] Σ_k w[n, k]
+    isa: int | None  # int_gemm instruction set, or None: exact float product below
+    w_packed: np.ndarray | None  # int8 packed weights (isa), else None
+    weights_t: np.ndarray | None  # float64 [K, N] weights (no isa), else None
+    q_buf: np.ndarray  # [batch, K] quantized rows (float64 when no isa)
+    acc_buf: np.ndarray  # float64 [batch, N] (no isa)
+    scratch: tuple = ()  # int_gemm.scratch specs: q int8 [batch, K], a, row sums, acc int32
+
+
 @register("FULLY_CONNECTED")
 class FullyConnected(Op):
     def parse_options(self, raw) -> FullyConnectedOptions:
@@ -235,7 +257,9 @@ class FullyConnected(Op):
         if bias is not None and bias.size != geo.n:
             raise node.error(f"bias {bias.describe()} must have {geo.n} elements (weights rows)")
 
-        if hybrid:
+        if hybrid and node.flavor == "xnnpack":
+            plan = _prepare_qd8(node, geo, x, w, bias, out)
+        elif hybrid:
             plan = _prepare_hybrid(node, geo, x, w, bias, out)
         elif x.dtype == np.float32:
             plan = _prepare_float(node, geo, x, w, bias, out)
@@ -270,6 +294,9 @@ class FullyConnected(Op):
                 fully_connected_int8_path(plan.isa, x, a, row_sums, w_packed, w_sums, acc, bias, plan.input_offset,
                                           plan.weights_offset, rq.mode, rq.multiplier, rq.shift, rq.scale32,
                                           plan.output_zero_point, plan.qmin, plan.qmax, column_term, row_term, out)
+            return
+        if isinstance(plan, QD8Plan):
+            _eval_qd8(plan, x, bias, out)
             return
         if isinstance(plan, HybridPlan):
             _eval_hybrid(plan, x, inputs[1], bias, out)
@@ -597,3 +624,53 @@ def _eval_hybrid(plan: HybridPlan, x: np.ndarray, weights: np.ndarray, bias: np.
         maddubs_correction(acc, q, pairs[0], pairs[1])
     hybrid_fc_output(acc, plan.scaling, plan.offsets, row_sums, plan.weight_scales, bias, out)
     apply_activation(flat_out, plan.activation)
+
+
+def _prepare_qd8(node: Node, geo: Geometry, x, w, bias, out) -> QD8Plan:
+    """The XNNPACK delegate's dynamically quantized FC (float32 input, constant int8 weights)."""
+    if w.dtype != np.int8:
+        raise node.error(f"weights {w.describe()} must be int8 for XNNPACK's dynamically quantized FC")
+    if w.data is None:
+        raise node.error("XNNPACK's dynamically quantized FC needs constant weights")
+    node.expect_dtype(out, np.float32)
+    if bias is not None:
+        node.expect_dtype(bias, np.float32)
+    qw = node.expect_quantized(w, per_tensor=False)
+    if qw.per_channel and (qw.axis != 0 or qw.scale.size != geo.n):
+        raise node.error(f"per-channel weights {w.describe()} need {geo.n} scales on axis 0, "
+                         f"have {qw.scale.size} on axis {qw.axis}")
+    if np.any(qw.zero_point != 0):  # xnn_define_channelwise_quantized_tensor_value fails; so does the model
+        raise node.error(f"the XNNPACK delegate fails to prepare this node (\"failed to update filter tensor\"): "
+                         f"int8 weights with zero point {int(qw.zero_point.flat[0])}; XNNPACK needs 0")
+    weight_scales = np.ascontiguousarray(qw.scale if qw.per_channel else np.full(geo.n, qw.single_scale),
+                                         dtype=np.float32)
+    lo, hi = float_activation_bounds(node, node.options.activation)
+    weights_nk = w.data.reshape(geo.n, geo.k)
+    w_sums = weights_nk.astype(np.int64).sum(axis=1)
+    isa = int_gemm.ISA
+    common = dict(geo=geo, weight_scales=weight_scales, zero_bias=np.zeros(geo.n, np.float32),
+                  out_min=np.float32(lo), out_max=np.float32(hi), inv_scale=np.zeros(geo.batch, np.float32),
+                  zero_point=np.zeros(geo.batch, np.int32), w_sums=w_sums, isa=isa)
+    empty = np.zeros((0, 0), np.float64)
+    if isa is None:  # |q| <= 128, |w| <= 128: float64 holds every partial sum exactly up to K = 2**39
+        return QD8Plan(**common, w_packed=None, weights_t=np.ascontiguousarray(weights_nk.T, dtype=np.float64),
+                       q_buf=np.zeros((geo.batch, geo.k), np.float64), acc_buf=np.zeros((geo.batch, geo.n)))
+    a_spec, acc_spec = int_gemm.a_spec(geo.batch, geo.k, isa), int_gemm.acc_spec(geo.batch, geo.n, isa)
+    return QD8Plan(**common, w_packed=int_gemm.pack_columns(weights_nk, isa), weights_t=None, q_buf=empty,
+                   acc_buf=empty,
+                   scratch=(("q", (geo.batch, geo.k), np.dtype(np.int8)), a_spec,
+                            ("row_sums", (a_spec[1][0],), np.dtype(np.int64)), acc_spec))
+
+
+def _eval_qd8(plan: QD8Plan, x: np.ndarray, bias: np.ndarray, out: np.ndarray) -> None:
+    if plan.isa is not None:
+        q, a, a_row_sums, acc = int_gemm.scratch(plan.scratch)
+        quantize_rows_qd8(x, q, plan.inv_scale, plan.zero_point)  # [batch, K] float -> int8
+        int_gemm.exact_products(plan.isa, q, a, a_row_sums, plan.w_packed, plan.w_sums, acc)  # -> [batch, N]
+        acc = acc[:plan.geo.batch, :plan.geo.n]
+    else:
+        q, acc = plan.q_buf, plan.acc_buf
+        quantize_rows_qd8(x, q, plan.inv_scale, plan.zero_point)
+        np.matmul(q, plan.weights_t, out=acc)  # [batch, K] x [K, N] -> [batch, N], exact
+    qd8_output(acc, plan.zero_point, plan.w_sums, plan.inv_scale, plan.weight_scales, bias, plan.out_min,
+               plan.out_max, out)
