@@ -55,7 +55,8 @@ def rminmax_avx512(row):
     """``xnn_f32_rminmax_ukernel__avx512f_u64_acc4`` with the start values (+inf, -inf): the exact
     minimum and maximum of a row without NaN. With NaNs, the lane order of the microkernel decides what
     survives (MINPS keeps its second operand); reproduced lane by lane, with the final
-    ``_mm512_reduce_min_ps`` taken as halving steps min(high half, low half)."""
+    ``_mm512_reduce_min_ps`` as halving steps MINPS(low half, high half) - the order measured on the
+    wheel: a NaN left in lane 15 of the last block reaches the result, one in any other lane is dropped."""
     n = row.size
     inf = np.float32(np.inf)
     vmin = np.full((4, _LANES), inf, np.float32)
@@ -91,8 +92,8 @@ def rminmax_avx512(row):
     while width > 1:
         width //= 2
         for lane in range(width):
-            vmin[0, lane] = _minps(vmin[0, lane + width], vmin[0, lane])
-            vmax[0, lane] = _maxps(vmax[0, lane + width], vmax[0, lane])
+            vmin[0, lane] = _minps(vmin[0, lane], vmin[0, lane + width])
+            vmax[0, lane] = _maxps(vmax[0, lane], vmax[0, lane + width])
     return vmin[0, 0], vmax[0, 0]
 
 

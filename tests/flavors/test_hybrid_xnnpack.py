@@ -59,6 +59,8 @@ def _rows(rng, shape, special: str = "") -> np.ndarray:
         x[0] = np.nan
     elif special == "nan-tail":  # a NaN among the last K % 16 values (broadcast to every lane)
         x[0, k - 1 - rng.integers(k % 16)] = np.nan
+    elif special == "nans":  # NaNs anywhere: which survive XNNPACK's min/max depends on their lane
+        x[0, rng.integers(k, size=1 + k // 20)] = np.nan
     return x.reshape(shape)
 
 
@@ -103,7 +105,7 @@ def test_fc_hybrid_xnnpack_bit_exact():
     assert differs >= 60  # XNNPACK's per-row qd8 really differs from TFLite's hybrid kernel
 
 
-@pytest.mark.parametrize("special", ["inf", "-inf", "huge", "subnormal", "nan-row", "nan-tail"])
+@pytest.mark.parametrize("special", ["inf", "-inf", "huge", "subnormal", "nan-row", "nan-tail", "nans"])
 def test_fc_hybrid_xnnpack_special_values(special):
     """Non-finite and extreme rows: inf makes the row's scale 0 and its inverse inf (outputs NaN, which
     the activation clamp turns into its lower bound: -inf without activation)."""
@@ -115,6 +117,23 @@ def test_fc_hybrid_xnnpack_special_values(special):
         official = run_official(model, values, "xnnpack")
         out = official[max(official)]
         assert _same(_ours(model, values), out), f"seed {seed}"
+
+
+@pytest.mark.parametrize("k", [16, 64, 80])
+def test_hybrid_xnnpack_nan_in_every_lane(k):
+    """One NaN at each position of a row: f32_rminmax (avx512f, 16 lanes x 4 accumulators, MINPS keeping
+    its second operand, then the halving reduction) drops it or lets it through (the row's scale
+    becomes NaN, outputs the clamp's lower bound) depending on the lane; litelens follows lane by lane."""
+    rng = np.random.default_rng(k)
+    w = build.Tensor([3, k], "int8", "w", data=rng.integers(-127, 128, (3, k)).astype(np.int8), scale=0.02,
+                     zero_point=0)
+    model = build.single_op("FULLY_CONNECTED", [build.Tensor([k, k], "float32", "x"), w, None],
+                            [build.Tensor([k, 3], "float32", "y")], {}).to_bytes()
+    x = (rng.standard_normal((k, k)) + 0.3).astype(f32)
+    x[np.arange(k), np.arange(k)] = np.nan  # row r has its NaN at position r
+    out = run_official(model, {"x": x}, "xnnpack")[2]
+    assert _same(_ours(model, {"x": x}), out)
+    assert 0 < int(np.isinf(out[:, 0]).sum()) < k  # some NaNs survive, most are dropped
 
 
 def test_fc_hybrid_weight_zero_point_fails_like_the_delegate():
