@@ -23,6 +23,7 @@ import numpy as np
 
 from litelens.kernels.broadcast import row_offsets
 from litelens.kernels.config import jit
+from litelens.kernels.fixedpoint import wrap_int32
 
 
 def _f32(x) -> np.float32:
@@ -74,7 +75,7 @@ def xnnpack_activation_range(activation: int, scale: float, zero_point: int, lo:
 
 @jit
 def _asr32(x, shift):
-    return np.int64(np.int32(x)) >> shift
+    return wrap_int32(x) >> shift
 
 
 @jit

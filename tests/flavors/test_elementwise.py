@@ -368,3 +368,34 @@ def test_xnnpack_strided_slice_end_zero_means_the_end(offset):
                               [T(out_shape, "int8", "y", 0.1, 0)], {"offset": offset}).to_bytes()
     assert delegated(content)
     assert_matches(content, {0: x}, "xnnpack", "xnnpack")
+
+
+@pytest.mark.parametrize("shape", [(9363,), (2, 48), (5,)])
+def test_optimized_int16_add_neon_block(shape):
+    """Same-shape int16 ADD runs AddElementwiseInt16's NEON block (NEON_2_SSE on x86-64) on 16 lanes."""
+    rng = np.random.default_rng(11)
+    for s1, s2, so in [(0.0013, 0.0021, 0.003), (0.5, 0.0001, 0.7), (0.001, 0.001, 0.0005)]:
+        x1 = rng.integers(-32768, 32768, shape).astype(np.int16)
+        x2 = rng.integers(-32768, 32768, shape).astype(np.int16)
+        a, b = T(shape, "int16", "a", s1, 0), T(shape, "int16", "b", s2, 0)
+        content = build.single_op("ADD", [a, b], [T(shape, "int16", "out", so, 0)],
+                                  {"fused_activation_function": "NONE", "pot_scale_int16": False}).to_bytes()
+        assert_matches(content, {0: x1, 1: x2}, "optimized", "optimized")
+        assert_matches(content, {0: x1, 1: x2}, "xnnpack", "optimized")
+
+
+def test_kernels_run_as_plain_python():
+    """The new kernels give the same bits with NUMBA_DISABLE_JIT (their .py_func)."""
+    from litelens.kernels import neon_add, xnnpack_elementwise as xk
+    from litelens.kernels.broadcast import plan_broadcast
+    x1, x2 = all_pairs()
+    plan = plan_broadcast(x1.shape, x2.shape, (256, 256))
+    args = (x1.reshape(-1), x2.reshape(-1), plan.loops, plan.strides1, plan.strides2)
+    for kernel, extra in [(xk.qs8_add, (1 << 13, -3000, 5000, 14, 3, -128, 127)),
+                          (xk.qs8_mul, (3, -2, np.float32(0.01), 1, -100, 100)),
+                          (neon_add.neon_add_int8, (np.zeros(0, np.uint8), 1, 0, 1 << 30, -1, 5, 1 << 29, -2, 20,
+                                                    1 << 30, -10, 0, -128, 127))]:
+        jitted, plain = np.empty(65536, np.int8), np.empty(65536, np.int8)
+        kernel(jitted, *args, *extra)
+        kernel.py_func(plain, *args, *extra)
+        np.testing.assert_array_equal(jitted, plain)

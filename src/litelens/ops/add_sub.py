@@ -169,6 +169,9 @@ class _AddSub(Op):
                 q.sign, q.out_multiplier, q.out_shift, q.out_offset, q.act_min, q.act_max, q.vector_count)
         if node.flavor != "reference" and self.sign > 0 and not int16:
             return self._optimized_int8_add(ops, q)
+        if node.flavor != "reference" and self.sign > 0 and ops.x1.shape == ops.x2.shape:
+            # AddElementwiseInt16's NEON block (same shapes; a broadcast runs the reference loop)
+            return BinaryParams(ops.plan, _same_shape_int16_add, (q,), q)
         params = BinaryParams(ops.plan, k.quantized_add_sub, args, q)
         return params if q.vector_count else maybe_pair_table(params, ops.x1.dtype)
 
@@ -182,7 +185,8 @@ class _AddSub(Op):
         return maybe_pair_table(BinaryParams(ops.plan, xk.qs8_add, (bias, m1, m2, shift, zo, lo, hi), q), np.int8)
 
     def _optimized_int8_add(self, ops: Operands, q: QuantizedAddSub) -> BinaryParams:
-        """The NEON-through-SSE optimized ADD (kernels/neon_add.py): one lane mode per output element."""
+        """The optimized int8 ADD's NEON blocks (kernels/neon_add.py; NEON_2_SSE on x86-64, the same
+        integers natively on ARM64): one lane mode per output element."""
         modes = neon_add.add_lane_modes(ops.x1.shape, ops.x2.shape, ops.plan.size)
         tail = (q.offset1, q.multiplier1, q.shift1, q.offset2, q.multiplier2, q.shift2, q.left_shift,
                 q.out_multiplier, q.out_shift, q.out_offset, q.act_min, q.act_max)
@@ -221,6 +225,12 @@ class _AddSub(Op):
 
     def eval(self, params: BinaryParams, inputs, outputs) -> None:
         run_binary(params, inputs, outputs)
+
+
+def _same_shape_int16_add(out, x1, x2, loops, strides1, strides2, q: QuantizedAddSub) -> None:
+    """Adapter: the int16 kernel walks flat same-shape arrays (no broadcast plan needed)."""
+    neon_add.neon_add_int16(out, x1, x2, q.offset1, q.multiplier1, q.shift1, q.offset2, q.multiplier2, q.shift2,
+                              q.left_shift, q.out_multiplier, q.out_shift, q.out_offset, q.act_min, q.act_max)
 
 
 @register("ADD")
