@@ -237,3 +237,16 @@ def mean_last_axis_eigen(output, x):
     count = np.float32(n)
     for r in range(rows):
         output[r] = np.float32(_eigen_sum_sse(x, r, r * n) / count)
+
+
+@jit
+def sum_then_scale(output, x, scale):
+    """XNNPACK's discontiguous float reduce over one run of axes: a sequential sum from +0.0 of each
+    output's inputs, times ``scale`` (1 for SUM, float32(1 / n) for MEAN), added to +0.0.
+    [outer, reduced, inner] -> [outer, inner]."""
+    scale = np.float32(scale)
+    sum_float(output, x, False)
+    outer, inner = output.shape
+    for o in range(outer):
+        for i in range(inner):
+            output[o, i] = np.float32(np.float32(0.0) + np.float32(output[o, i] * scale))

@@ -321,3 +321,21 @@ def test_xnnpack_reduce_of_empty_input(op, dtype, expected):
     m = reduce_model(op, [0, 3], [0], False, dtype, 0.1, 2, 0.1, 5)
     ref = check(m, {0: np.zeros((0, 3), dtype)}, "xnnpack", "xnnpack")
     assert (ref == expected).all()
+
+
+@pytest.mark.parametrize("op", ["MEAN", "SUM"])
+@pytest.mark.parametrize("shape,axes", [([8, 1000], [1]), ([8, 37], [-1]), ([2, 3, 5], [1, 2]), ([3, 4, 5], [0, 1, 2]),
+                                        ([4, 1, 9], [2]), ([4, 9, 1], [1]), ([3, 40, 6], [1]), ([6, 2], [0]),
+                                        ([7, 33, 5], [0, 1]), ([3, 4, 5, 6], [1, 2])])
+def test_reduce_float_xnnpack_bit_exact(op, shape, axes):
+    """XNNPACK's float reduce where litelens knows its order: the AVX-512 row microkernel (innermost axis
+    reduced) and the sequential-then-scale discontiguous reduce (one run of axes)."""
+    x = (np.random.default_rng(8).standard_normal(shape) * 1000).astype(np.float32)
+    m = reduce_model(op, shape, axes, False, np.float32)
+    check(m, {0: x}, "xnnpack", "xnnpack", exact_floats=True)
+
+
+@pytest.mark.parametrize("shape,axes", [([3, 40, 6], [0, 2]), ([4, 9, 1, 5], [1, 3]), ([5, 6, 7], [0, 2])])
+def test_sum_float_xnnpack_several_runs_bit_exact(shape, axes):
+    x = (np.random.default_rng(9).standard_normal(shape) * 1000).astype(np.float32)
+    check(reduce_model("SUM", shape, axes, False, np.float32), {0: x}, "xnnpack", "xnnpack", exact_floats=True)

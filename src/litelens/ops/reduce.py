@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from litelens.kernels import reduce as kernels
+from litelens.kernels.xnnpack_rsum import xnnpack_float_reduce_rows
 from litelens.kernels.fixedpoint import quantize_multiplier
 from litelens.ops.base import Node, Op, Prepared
 from litelens.ops.registry import register
@@ -65,6 +66,8 @@ class ReduceParams:
     qmax: int = 0
     as_uint8: bool = False  # the int8 SUM quirk: run on the bytes as uint8
     arm: bool = False  # "opt_sum" on arm64: fused multiply-add
+    rows: tuple[int, int] = (0, 0)  # "float_xnnpack": the input as [rows, innermost reduced run]
+    out_index: np.ndarray | None = None  # "float_xnnpack": int64 [rows], the output each row adds into
     scale: float = 0.0  # "opt_sum": float32 in_s / out_s; "xnnpack": float32 inverse output scale
     bias: float = 0.0  # "opt_sum": float32 -in_zp * scale * n; "xnnpack": the float32 output zero point
 
@@ -151,6 +154,42 @@ def xnnpack_reduce_rejects(node: Node) -> str | None:
     return None  # a rank > 6 input is accepted here and fails when the delegate defines it (see prepare)
 
 
+def xnnpack_float_plan(shape: tuple[int, ...], axes: list[int], is_mean: bool):
+    """Which XNNPACK float reduce reproduces this node exactly (x86-64, verified on this machine).
+
+    XNNPACK merges adjacent reduced axes (``xnn_normalize_reduction``; size-1 dimensions are kept).
+    * innermost axis reduced (the contiguous reduce): rows of the trailing reduced run, each summed by the
+      AVX-512 microkernel and added (times the scale) into its output -> ("rows", rows, run, out_index).
+      MEAN only when the reduced axes form that one run (several runs scale in an order not yet known).
+    * one reduced run that is not innermost (the discontiguous reduce): a sequential sum from 0 of each
+      output's inputs, times the scale -> ("block",).
+    * anything else -> None (the reference order; within the float tolerance).
+    """
+    rank = len(shape)
+    reduced = sorted(set(axes))
+    if not reduced:
+        return None
+    one_run = reduced == list(range(reduced[0], reduced[-1] + 1))
+    if reduced[-1] == rank - 1:
+        k = rank
+        while k > 0 and k - 1 in reduced:
+            k -= 1
+        if is_mean and k != reduced[0]:
+            return None
+        run = int(np.prod(shape[k:], dtype=np.int64))
+        lead = shape[:k]
+        rows = int(np.prod(lead, dtype=np.int64))
+        if run == 0 or rows == 0:
+            return None
+        grid = np.indices(lead, dtype=np.int64).reshape(len(lead), -1) if lead else np.zeros((0, 1), np.int64)
+        index = np.zeros(rows, np.int64)
+        for i, d in enumerate(lead):
+            if i not in reduced:
+                index = index * d + grid[i]
+        return ("rows", rows, run, index)
+    return ("block",) if one_run else None
+
+
 def eigen_last_axis(shape: tuple[int, ...], axes: list[int]) -> bool:
     """optimized ``Mean<float, float>`` takes its Eigen branch when, after ``reduce_utils::ResolveAxis``
     drops size-1 dimensions and merges neighbours, the input is [kept, reduced] (one reduced axis, last)."""
@@ -182,6 +221,14 @@ class _Reduce(Op):
         shape = output_shape(x.shape, axes, node.options.keep_dims)
         if x.dtype == np.float32 and self.is_mean and node.flavor == "optimized" and eigen_last_axis(x.shape, axes):
             params = ReduceParams(layout, "float_eigen")
+        elif (x.dtype == np.float32 and node.flavor == "xnnpack" and node.arch == "x86_64"
+              and (plan := xnnpack_float_plan(x.shape, axes, self.is_mean)) is not None):
+            count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+            scale = float(np.float32(1.0) / np.float32(count)) if self.is_mean else 1.0
+            if plan[0] == "rows":
+                params = ReduceParams(layout, "float_xnnpack", rows=plan[1:3], out_index=plan[3], scale=scale)
+            else:
+                params = ReduceParams(layout, "float_xnnpack_block", scale=scale)
         elif x.dtype == np.float32:
             first = (len(axes) == len(x.shape) or node.flavor != "reference") and not self.is_mean
             params = ReduceParams(layout, "float", start_with_first=first)
@@ -262,6 +309,9 @@ class _Reduce(Op):
             else:
                 out.fill(np.nan if (self.is_mean and params.kind in ("float", "float_eigen")) else 0)
             return
+        if params.kind == "float_xnnpack":
+            xnnpack_float_reduce_rows(out.reshape(-1), x.reshape(params.rows), params.out_index, params.scale)
+            return
         if layout.permutation is not None:
             np.copyto(layout.scratch, x.transpose(layout.permutation))
             x = layout.scratch
@@ -280,6 +330,8 @@ class _Reduce(Op):
         elif params.kind == "quantized":
             kernels.quantized_mean_or_sum(out2, x3, params.input_zero_point, params.multiplier, params.shift,
                                           params.output_zero_point, params.qmin, params.qmax)
+        elif params.kind == "float_xnnpack_block":
+            kernels.sum_then_scale(out2, x3, params.scale)
         elif params.kind == "float_eigen":
             kernels.mean_last_axis_eigen(out.reshape(-1), x3.reshape(layout.view[0], layout.view[1]))
         elif params.kind == "float":
