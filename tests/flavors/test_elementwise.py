@@ -399,3 +399,22 @@ def test_kernels_run_as_plain_python():
         kernel(jitted, *args, *extra)
         kernel.py_func(plain, *args, *extra)
         np.testing.assert_array_equal(jitted, plain)
+
+
+@pytest.mark.parametrize("op,scale", [("TANH", 2.0 ** -12), ("TANH", 2.0 ** -11), ("LOGISTIC", 2.0 ** -12),
+                                      ("TANH", 0.0007), ("LOGISTIC", 0.0007)])
+def test_optimized_int16_tanh_logistic_all_inputs(op, scale):
+    """Power-of-two input scales run gemmlowp's int16 tanh/logistic in the optimized kernels (other
+    scales the reference table interpolation): every int16 input."""
+    x = np.arange(-32768, 32768, dtype=np.int16).reshape(1, -1)
+    content = unary_model(op, "int16", x.shape, scale, 0, 1 / 32768, 0)
+    assert_matches(content, {0: x}, "optimized", "optimized")
+    assert_matches(content, {0: x}, "xnnpack", "optimized")
+    assert_matches(content, {0: x}, "reference", "reference")
+
+
+def test_gemmlowp16_plain_python_parity():
+    from litelens.kernels import gemmlowp16
+    for x in (-32768, -20000, -4097, -1, 0, 1, 4096, 12345, 32767):
+        assert gemmlowp16.tanh16(x) == gemmlowp16.tanh16.py_func(x)
+        assert gemmlowp16.logistic16(x) == gemmlowp16.logistic16.py_func(x)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from litelens.kernels import lut
+from litelens.kernels import gemmlowp16, lut
 from litelens.kernels.float_logistic import logistic_eigen_f32
 from litelens.kernels.xnnpack_gelu import APPROX_GELU_CONSTANTS, GELU_CONSTANTS, xnnpack_gelu_f32
 from litelens.kernels.xnnpack_lut import xnnpack_table_8bit
@@ -47,6 +47,14 @@ class Sigmoid16Params:
     input_multiplier: int  # 0: power-of-two input scale, the kernel multiplies by 3 << input_left_shift
     input_left_shift: int
     table: np.ndarray  # uint16 [256], sigmoid(i / 24) in 0.16 fixed point
+
+
+@dataclass(frozen=True)
+class Gemmlowp16Params:
+    """Optimized int16 TANH/LOGISTIC with a power-of-two input scale: gemmlowp's Q3.12 -> Q0.15
+    tanh/logistic (kernels/gemmlowp16.py), tabulated for all 65536 inputs."""
+
+    table: np.ndarray  # int16 [65536], entry x + 32768
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,11 @@ def _prepare_sigmoid16(node: Node, func: int, qx, qout) -> Prepared:
         raise node.error(f"{out.describe()} must have scale 2**-15 (within CheckedLog2's 1e-3) for an int16 "
                          f"{node.opcode}, has {qout.single_scale!r}")
     multiplier, left_shift = sigmoid16_input_scaling(qx.single_scale, _SIGMOID16_POT_SHIFTS[func])
+    if node.flavor != "reference" and multiplier == 0:
+        # optimized_ops Tanh/Logistic int16 (power-of-two input scale): gemmlowp fixed point, tabulated
+        table = gemmlowp16.tanh_table(left_shift) if func == lut.TANH else gemmlowp16.logistic_table()
+        table.flags.writeable = False
+        return Prepared(Gemmlowp16Params(table), [x.shape])
     return Prepared(Sigmoid16Params(func, multiplier, left_shift, _SIGMOID_TABLE), [x.shape])
 
 
@@ -141,6 +154,8 @@ def _eval_elementwise(params, inputs, outputs):
         lut.lookup_8bit(out, x, params.table, params.qmin)
     elif isinstance(params, Table16Params):
         lut.lookup_int16(out, x, params.table)
+    elif isinstance(params, Gemmlowp16Params):
+        gemmlowp16.lookup_int16_table(out, x, params.table)
     elif isinstance(params, Sigmoid16Params):
         kernel = lut.tanh_int16 if params.func == lut.TANH else lut.logistic_int16
         kernel(out, x, params.table, params.input_multiplier, params.input_left_shift)
