@@ -154,3 +154,35 @@ def float_binary_ftz(out, x1, x2, loops, strides1, strides2, op, act_min, act_ma
             if act_max < r:
                 r = act_max
             out[base + i] = r
+
+
+def qs8_mul_rndnu_params(s1: float, s2: float, s_out: float) -> tuple[int, int, int]:
+    """ARM64: ``xnn_init_qs8_mul_minmax_rndnu_neon_params`` -> (multiplier, left_pre_shift, post_shift).
+    The float32 scale's mantissa becomes a Q31 multiplier in [2**30, 2**31 - 128]; its exponent a
+    shift split into a left pre-shift and a rounding post-shift of at least 1."""
+    bits = int(np.array(qs8_mul_scale(s1, s2, s_out), np.float32).view(np.uint32))
+    multiplier = ((bits & 0x007FFFFF) | 0x00800000) << 7
+    shift = 127 + 31 - 32 - (bits >> 23)
+    post_shift = max(shift, 1)
+    return multiplier, post_shift - shift, post_shift
+
+
+@jit
+def qs8_mul_rndnu(out, x1, x2, loops, strides1, strides2, zero_point1, zero_point2, multiplier, left_pre_shift,
+                  post_shift, out_zero_point, act_min, act_max):
+    """XNNPACK qs8 vmul rndnu (ARM NEON, ``qs8-vmul-minmax-rndnu-neon``): p = (x1 - zp1) * (x2 - zp2);
+    p = sat(p << left_pre_shift) (``vqshlq``); p = (2 * p * M) >> 32 floored (``vqdmulhq``); p =
+    (p + 2**(post_shift - 1)) >> post_shift (``vrshlq``); + zp_out, saturated and clamped."""
+    inner = loops[-1]
+    step1 = strides1[-1]
+    step2 = strides2[-1]
+    for row in range(out.size // inner):
+        start1, start2 = row_offsets(row, loops, strides1, strides2)
+        base = row * inner
+        for i in range(inner):
+            p = (np.int64(x1[start1 + i * step1]) - zero_point1) * (np.int64(x2[start2 + i * step2]) - zero_point2)
+            p = min(max(p << left_pre_shift, -2147483648), 2147483647)
+            p = (2 * p * multiplier) >> 32  # |p * M| < 2**62: no saturation case (p = M = INT32_MIN)
+            p = (p + (np.int64(1) << (post_shift - 1))) >> post_shift
+            v = p + out_zero_point
+            out[base + i] = min(max(v, act_min), act_max)

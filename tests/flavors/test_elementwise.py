@@ -418,3 +418,19 @@ def test_gemmlowp16_plain_python_parity():
     for x in (-32768, -20000, -4097, -1, 0, 1, 4096, 12345, 32767):
         assert gemmlowp16.tanh16(x) == gemmlowp16.tanh16.py_func(x)
         assert gemmlowp16.logistic16(x) == gemmlowp16.logistic16.py_func(x)
+
+
+def test_xnnpack_arm64_mul_rndnu_close_to_fp32():
+    """xnnpack-arm64 MUL uses XNNPACK's NEON rndnu requantization (kernels/xnnpack_elementwise.py; not
+    checkable against an ARM interpreter here): it must stay within one code of the x86 fp32 result and
+    differ from it somewhere (the two round differently)."""
+    x1, x2 = all_pairs()
+    total_diff = 0
+    for scales in SCALES:
+        content = binary_model("MUL", *scales, x1.shape, x2.shape, (256, 256))
+        x86 = run_litelens(content, {0: x1, 1: x2}, "xnnpack")
+        arm = run_litelens(content, {0: x1, 1: x2}, "xnnpack-arm64")
+        a, b = x86.get_tensor(2).astype(int), arm.get_tensor(2).astype(int)
+        assert np.abs(a - b).max() <= 1
+        total_diff += int((a != b).sum())
+    assert total_diff > 0

@@ -87,7 +87,12 @@ class Mul(Op):
             scale = xk.qs8_mul_scale(s1, s2, so)
             lo, hi = xk.xnnpack_activation_range(activation, so, zo)
             q = XnnpackMul(z1, z2, float(scale), zo, lo, hi)
-            params = maybe_pair_table(BinaryParams(ops.plan, xk.qs8_mul, (z1, z2, scale, zo, lo, hi), q), dtype)
+            if node.arch == "arm64":  # ARM NEON kernels requantize in fixed point (rndnu), not in float
+                m, pre, post = xk.qs8_mul_rndnu_params(s1, s2, so)
+                kernel_args = (xk.qs8_mul_rndnu, (z1, z2, m, pre, post, zo, lo, hi))
+            else:
+                kernel_args = (xk.qs8_mul, (z1, z2, scale, zo, lo, hi))
+            params = maybe_pair_table(BinaryParams(ops.plan, *kernel_args, q), dtype)
         elif dtype in (np.int32, np.int64) or (dtype == np.int16 and not any(quantized)):
             lo, hi = integer_activation_range(activation, dtype)
             params = BinaryParams(ops.plan, k.integer_binary, (k.MUL, lo, hi, 8 * dtype.itemsize))
