@@ -44,10 +44,10 @@ class Outcome:
         return {k: v for k, v in self.__dict__.items() if v not in (None, "", [])}
 
 
-def check(case: Case, worker, resolver: str = "reference") -> Outcome:
-    """Run ``case`` in litelens (flavor ``resolver``) and (through ``worker``) officially under
-    ``resolver``; classify."""
-    ours = run_litelens(case.content, case.inputs, flavor=resolver)
+def check(case: Case, worker, resolver: str = "reference", flavor=None) -> Outcome:
+    """Run ``case`` in litelens (``flavor``, default: the resolver's own) and (through ``worker``)
+    officially under ``resolver``; classify."""
+    ours = run_litelens(case.content, case.inputs, flavor=resolver if flavor is None else flavor)
     if ours.error and "(a litelens bug)" in ours.error:
         return Outcome("litelens-bug", resolver, ours.error, ours_error=ours.error)
     return classify(ours, worker.run(case.content, case.inputs, resolver), resolver)

@@ -126,7 +126,7 @@ def convert_block(p: dict, flavor: str) -> bytes:
 
 
 def run_graphs(count: int, seed: int = 0, against=("reference",), flavors=("int8", "dynamic"), worker=None,
-               progress=None, out: str | Path | None = None) -> list[GraphOutcome]:
+               progress=None, out: str | Path | None = None, litelens_flavor=None) -> list[GraphOutcome]:
     """``count`` random blocks, each converted to every flavor and checked against every resolver."""
     import litelens
     from litelens.diff.compare import compare_runs, float_tolerance
@@ -152,7 +152,7 @@ def run_graphs(count: int, seed: int = 0, against=("reference",), flavors=("int8
                           zip(sorted(interp.get_input_details(), key=lambda d: d["name"] != "x"), values)}
                 case = GraphCase("GRAPH", content, inputs, name, p)
                 for resolver in against:
-                    ours = run_litelens(content, inputs, flavor=resolver)
+                    ours = run_litelens(content, inputs, flavor=resolver if litelens_flavor is None else litelens_flavor)
                     theirs = worker.run(content, inputs, resolver)
                     share, tensors, comparison = 0.0, 0, None
                     if ours.ran and theirs.ran:

@@ -78,9 +78,10 @@ def case_rng(seed: int, op: str, i: int) -> np.random.Generator:
 
 def run_fuzz(ops=None, n: int = 1000, seed: int = 0, against=("reference",), out: str | Path | None = None,
              shrink_failures: bool = True, save_limit: int = 5, worker=None, progress=None,
-             shrink_budget: int = 300) -> FuzzResult:
+             shrink_budget: int = 300, flavor=None) -> FuzzResult:
     """``n`` cases spread evenly over ``ops`` (default: every supported op), each checked against
-    every resolver in ``against``. Failures and disagreements are shrunk and saved under ``out``
+    every resolver in ``against`` with litelens in ``flavor`` (default: each resolver's own flavor,
+    e.g. litelens ``optimized`` against the official optimized kernels). Failures and disagreements are shrunk and saved under ``out``
     (at most ``save_limit`` per resolver and op)."""
     from litelens.diff.worker import OfficialWorker
 
@@ -107,7 +108,7 @@ def run_fuzz(ops=None, n: int = 1000, seed: int = 0, against=("reference",), out
                         continue
                     for resolver in against:
                         t0 = time.perf_counter()
-                        outcome = check(case, worker, resolver)
+                        outcome = check(case, worker, resolver, flavor)
                         kind = outcome.kind
                         issue = known_issue(case, kind) if kind in FAILURES + DISAGREEMENTS else None
                         stats = result.stats.setdefault((resolver, op), OpStats())
@@ -118,7 +119,7 @@ def run_fuzz(ops=None, n: int = 1000, seed: int = 0, against=("reference",), out
                             saved[slot] += 1
                             result.findings.append(_record(case, outcome, issue, generator, worker, out,
                                                            shrink_failures, shrink_budget,
-                                                           len(result.findings) + 1))
+                                                           len(result.findings) + 1, flavor))
                         stats.seconds += time.perf_counter() - t0
                     if progress is not None:
                         progress.advance(task)
@@ -130,14 +131,14 @@ def run_fuzz(ops=None, n: int = 1000, seed: int = 0, against=("reference",), out
 
 
 def _record(case: Case, outcome: Outcome, issue, generator, worker, out, shrink_failures: bool,
-            budget: int, number: int) -> Finding:
+            budget: int, number: int, flavor=None) -> Finding:
     minimal, tried = case, 0
     if shrink_failures:
         def still_fails(candidate: Case) -> bool:
-            return check(candidate, worker, outcome.resolver).kind == outcome.kind
+            return check(candidate, worker, outcome.resolver, flavor).kind == outcome.kind
 
         minimal, tried = shrink(case, generator.build, still_fails, budget)
-    final = check(minimal, worker, outcome.resolver) if minimal is not case else outcome
+    final = check(minimal, worker, outcome.resolver, flavor) if minimal is not case else outcome
     path = None
     if out is not None:
         path = str(save_case(Path(out), number, minimal, case, final, tried, issue.key if issue else None))
