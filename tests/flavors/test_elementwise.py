@@ -434,3 +434,22 @@ def test_xnnpack_arm64_mul_rndnu_close_to_fp32():
         assert np.abs(a - b).max() <= 1
         total_diff += int((a != b).sum())
     assert total_diff > 0
+
+
+@pytest.mark.parametrize("op", ["MAXIMUM", "MINIMUM"])
+@pytest.mark.parametrize("shapes", [((4, 1), (1, 4)), ((1, 4), (4, 1)), ((4, 1), (4, 4)), ((4, 4), (4, 1)),
+                                    ((1, 1), (2, 1)), ((), ()), ((1,), ()), ((7,), (7,)), ((1, 2, 1), (3, 1, 1))])
+def test_xnnpack_float_minmax_operand_order(op, shapes):
+    """NaN and signed zeros: the second operand wins; XNNPACK swaps the operands when the first input
+    is broadcast along the innermost non-1 output dim (or the output has one element)."""
+    s1, s2 = shapes
+    out = np.broadcast_shapes(s1, s2)
+    specials = np.array([np.nan, 1.0, 0.0, -0.0, -np.inf, 2.0, np.nan], np.float32)
+    x1 = np.resize(specials, int(np.prod(s1, dtype=int))).reshape(s1)
+    x2 = np.resize(specials[::-1].copy(), int(np.prod(s2, dtype=int))).reshape(s2)
+    content = build.single_op(op, [T(s1, "float32", "a"), T(s2, "float32", "b")], [T(out, "float32", "o")]).to_bytes()
+    for flavor in ("xnnpack", "optimized"):
+        theirs = run_official(content, {0: x1, 1: x2}, flavor)[2]
+        ours = run_litelens(content, {0: x1, 1: x2}, flavor).get_tensor(2)
+        np.testing.assert_array_equal(ours.view(np.uint32) & 0xFFC00000 | np.isnan(ours),
+                                      theirs.view(np.uint32) & 0xFFC00000 | np.isnan(theirs))

@@ -39,8 +39,19 @@ class _MaximumMinimum(Op):
         ops = prepare_operands(node, DTYPES)
         half = ops.x1.dtype == np.float16
         kernel = k.maximum_minimum_half if half else k.maximum_minimum
-        params = BinaryParams(ops.plan, kernel, (self.is_maximum,))
+        swap = node.flavor == "xnnpack" and self._xnnpack_swaps(ops.x1.shape, ops.plan.out_shape)
+        params = BinaryParams(ops.plan, kernel, (self.is_maximum,), swap=swap)
         return Prepared(MinMaxParams(params, half), [ops.plan.out_shape])
+
+    @staticmethod
+    def _xnnpack_swaps(shape1, out_shape) -> bool:
+        """XNNPACK runs a binary op whose first input is broadcast along the innermost output dim that
+        is not 1 (or whose output is a single element) as "op with constant" with the operands
+        swapped. For MAXIMUM/MINIMUM that decides which operand a NaN or a signed zero comes from
+        (the second one wins, as in maxps): found against the official AUTO run."""
+        s1 = (1,) * (len(out_shape) - len(shape1)) + tuple(shape1)
+        dims = [d for d, n in enumerate(out_shape) if n != 1]
+        return not dims or s1[dims[-1]] == 1
 
     def eval(self, params: MinMaxParams, inputs, outputs) -> None:
         if params.half:
