@@ -339,3 +339,20 @@ def test_reduce_float_xnnpack_bit_exact(op, shape, axes):
 def test_sum_float_xnnpack_several_runs_bit_exact(shape, axes):
     x = (np.random.default_rng(9).standard_normal(shape) * 1000).astype(np.float32)
     check(reduce_model("SUM", shape, axes, False, np.float32), {0: x}, "xnnpack", "xnnpack", exact_floats=True)
+
+
+@pytest.mark.parametrize("op", ["DEQUANTIZE", "QUANTIZE", "SUM"])
+def test_xnnpack_refuses_subnormal_scale(op):
+    """The delegate needs normal scales on the 8-bit tensors it defines: it fails to prepare otherwise
+    (DEQUANTIZE, SUM), or crashes (QUANTIZE f32 -> int8 segfaults in the 2.3.0 wheel, so it is not run here)."""
+    if op == "DEQUANTIZE":
+        m = build.single_op(op, [T([20], np.int8, "x", 1e-40, 3)], [T([20], np.float32, "y")]).to_bytes()
+    elif op == "QUANTIZE":
+        m = build.single_op(op, [T([20], np.float32, "x")], [T([20], np.int8, "y", 1e-40, 3)]).to_bytes()
+    else:
+        m = reduce_model(op, [4, 5], [1], False, np.int8, 1e-40, 0, 0.1, 0)
+    if op != "QUANTIZE":
+        with pytest.raises(Exception):
+            official_interpreter(m, "xnnpack", preserve_all_tensors=False)
+    with pytest.raises(ValueError, match="XNNPACK"):
+        litelens.Interpreter(model_content=m, flavor="xnnpack").allocate_tensors()
