@@ -106,7 +106,8 @@ def qs8_mul(out, x1, x2, loops, strides1, strides2, zero_point1, zero_point2, sc
         start1, start2 = row_offsets(row, loops, strides1, strides2)
         base = row * inner
         for i in range(inner):
-            product = (np.int64(x1[start1 + i * step1]) - zero_point1) * (np.int64(x2[start2 + i * step2]) - zero_point2)
+            a = np.int64(x1[start1 + i * step1]) - zero_point1
+            product = a * (np.int64(x2[start2 + i * step2]) - zero_point2)
             scaled = np.float32(np.float32(product) * scale)
             v = np.int64(np.rint(scaled)) + out_zero_point
             out[base + i] = min(max(v, act_min), act_max)

@@ -125,7 +125,8 @@ class _AddSub(Op):
         quantized = [t.quantization is not None for t in (ops.x1, ops.x2, ops.out)]
         if dtype == np.float32:
             if node.flavor == "xnnpack":
-                params = BinaryParams(ops.plan, xk.float_binary_ftz, (op, *xnnpack_float_activation_range(activation)))
+                bounds = xnnpack_float_activation_range(activation)
+                params = BinaryParams(ops.plan, xk.float_binary_ftz, (op, *bounds))
             else:
                 params = BinaryParams(ops.plan, k.float_binary, (op, *float_activation_range(activation)))
         elif node.flavor == "xnnpack" and dtype == np.int8:

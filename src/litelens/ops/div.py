@@ -85,7 +85,8 @@ class Div(Op):
         where = f"op {node.index} DIV"
         if dtype == np.float32:
             if node.flavor == "xnnpack":
-                params = BinaryParams(ops.plan, xk.float_binary_ftz, (k.DIV, *xnnpack_float_activation_range(activation)))
+                bounds = xnnpack_float_activation_range(activation)
+                params = BinaryParams(ops.plan, xk.float_binary_ftz, (k.DIV, *bounds))
             else:
                 params = BinaryParams(ops.plan, k.float_binary, (k.DIV, *float_activation_range(activation)))
         elif dtype == np.int32:

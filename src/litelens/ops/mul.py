@@ -77,7 +77,8 @@ class Mul(Op):
         quantized = [t.quantization is not None for t in (ops.x1, ops.x2, ops.out)]
         if dtype == np.float32:
             if node.flavor == "xnnpack":
-                params = BinaryParams(ops.plan, xk.float_binary_ftz, (k.MUL, *xnnpack_float_activation_range(activation)))
+                bounds = xnnpack_float_activation_range(activation)
+                params = BinaryParams(ops.plan, xk.float_binary_ftz, (k.MUL, *bounds))
             else:
                 params = BinaryParams(ops.plan, k.float_binary, (k.MUL, *float_activation_range(activation)))
         elif node.flavor == "xnnpack" and dtype == np.int8:
