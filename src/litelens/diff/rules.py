@@ -21,8 +21,11 @@ RULES = {
                                                     "with K >= 8, N >= 4 CustomGemv rounds twice as on x86",
     ("xnnpack", "FULLY_CONNECTED", "int8"): "float32 scale float(in_s * w_s[c]) / out_s; acc * scale clamped, "
                                             "rounded half to even, + zp",
-    ("xnnpack", "FULLY_CONNECTED", "hybrid"): "XNNPACK dynamic range: each input row quantized asymmetrically to int8 "
-                                              "(qd8), integer GEMM, float epilogue",
+    ("xnnpack", "FULLY_CONNECTED", "hybrid"): "XNNPACK qd8-f32-qc8w: each row quantized asymmetrically (scale "
+                                              "255 / (max - min), nearest-even), exact int32 dot, "
+                                              "fma(float(acc) / scale, w_s, bias)",
+    ("xnnpack", "BATCH_MATMUL", "hybrid"): "XNNPACK qd8-f32-qc8w per lhs row (as FULLY_CONNECTED, no bias); a "
+                                           "run-time rhs is read as zeros (the delegate packs it before inputs)",
     ("reference", "FULLY_CONNECTED", "hybrid"): "each row quantized symmetrically (max|x| / 127), int8 dot products, "
                                                 "scaled by sf * w_s in float32",
     # BATCH_MATMUL
@@ -44,15 +47,31 @@ RULES = {
     ("xnnpack", "MUL", "int8"): "XNNPACK qs8 vmul: float32 scale s1 * s2 / s_out, round half to even",
     # QUANTIZE / DEQUANTIZE
     ("reference", "QUANTIZE"): "round_half_away(x / float(scale)) + zp",
-    ("optimized", "QUANTIZE"): "blocks of 8: x * float(1 / scale) rounded half to even; tail: "
-                               "round_half_away(x / double(scale))",
-    ("xnnpack", "QUANTIZE"): "x * (1 / scale), round half to even",
+    ("optimized", "QUANTIZE"): "float input: blocks of 8 nearest-even(x * float(1 / double(s))) + zp (NaN / out of "
+                               "range -> qmin), tail round_half_away(x / double(s)) + zp; 8-bit requantize: blocks "
+                               "of 16 with a ties-up final shift, tail MBQM",
+    ("optimized-arm64", "QUANTIZE"): "as x86, but the block conversions saturate (NaN -> 0)",
+    ("xnnpack", "QUANTIZE"): "float input: nearest-even(x * float(1 / s)) + zp, saturated; 8-bit requantize: "
+                             "M = lrintf(256 * ratio), (((x - zp_in) * M + 128) >> 8) + zp_out",
     ("reference", "DEQUANTIZE"): "float32(double(scale) * (q - zp))",
-    ("optimized", "DEQUANTIZE"): "NEON blocks: float(q) * scale + float(-zp * scale); tail as reference",
+    ("optimized", "DEQUANTIZE"): "blocks of 8: float(q) * float(s) + float(-zp * s) (ARM64: one fused multiply-add); "
+                                 "tail as reference",
+    ("xnnpack", "DEQUANTIZE"): "float(q - zp) * float(s)",
     # SOFTMAX
     ("reference", "SOFTMAX", "int8"): "fixed point: gemmlowp exp_on_negative_values, reciprocal by Newton-Raphson",
-    ("optimized", "SOFTMAX", "int8"): "float32 table of expf, sequential float sum, round_half_away",
-    ("optimized-arm64", "SOFTMAX", "int8"): "16-bit split lookup tables (NEON), float sum",
+    ("optimized", "SOFTMAX", "int8"): "float32 table T = expf(-s_in * beta * v), sequential float sum, "
+                                      "round_half_away(T / (sum * s_out)) + zp",
+    ("optimized-arm64", "SOFTMAX", "int8"): "16-bit table of expf, integer row sum, per-row multiplier, MBQM",
+    ("optimized", "SOFTMAX", "float"): "Eigen SSE: packet exp over the flat tensor, packet row sum, times 1/sum",
+    # MEAN / SUM
+    ("reference", "MEAN", "int8"): "sum, then MBQM with the multiplier divided by n (QuantizedMeanOrSum)",
+    ("optimized", "MEAN", "int8"): "4-D keep_dims over H,W: blocks of 16 channels with a ties-up shift; "
+                                   "else as reference",
+    ("xnnpack", "MEAN", "int8"): "int32 sum, nearbyint(float(sum) * inv + zp') in float32",
+    ("reference", "SUM", "int8"): "QuantizedMeanOrSum (the x86 wheel reads int8 codes as uint8)",
+    ("optimized", "SUM", "int8"): "int32 sum, round_half_away(float(s) * float(s_in / s_out) + float(-zp_in * "
+                                  "scale) * n) + zp_out in float32",
+    ("xnnpack", "SUM", "int8"): "int32 sum, nearbyint(float(sum) * float(s_in / s_out) + zp') in float32",
     # float ops
     ("reference", "*", "float"): _FLOAT_ORDER,
     ("optimized", "*", "float"): "vectorised float32 (other summation order, FMA); within 1e-5 of the tensor's max",
