@@ -20,7 +20,9 @@ import numpy as np
 
 from litelens.kernels.broadcast import row_offsets
 from litelens.kernels.config import jit
-from litelens.kernels.fixedpoint import saturating_rounding_doubling_high_mul, wrap_int32
+from litelens.kernels.fixedpoint import (
+    multiply_by_quantized_multiplier, saturating_rounding_doubling_high_mul, wrap_int32,
+)
 from litelens.kernels.gemmlowp import rounding_divide_by_pot_sse, rounding_divide_by_pot_x86
 from litelens.kernels.elementwise import rescale_input
 
@@ -67,8 +69,9 @@ def _five_fold(shape1, shape2):
     return ("generic", None) if i >= 0 else (category, y)
 
 
-def add_lane_modes(shape1, shape2, out_size: int) -> np.ndarray:
-    """The lane mode of every output element (uint8 [out_size], output order)."""
+def add_lane_modes(shape1, shape2, out_size: int, broadcast_lanes: int = BROADCAST_LANES) -> np.ndarray:
+    """The lane mode of every output element (uint8 [out_size], output order). ``broadcast_lanes``:
+    8 for AddScalarBroadcast, 16 for MUL's MulSimpleBroadcast."""
     category, y = _five_fold(shape1, shape2)
     if category == "none":
         modes = np.zeros(out_size, np.uint8)
@@ -79,7 +82,7 @@ def add_lane_modes(shape1, shape2, out_size: int) -> np.ndarray:
     if y[4] > 1:  # elementwise_f over rows of y4
         inner = np.where(np.arange(y[4]) < y[4] - y[4] % ELEMENTWISE_LANES, ELEMENTWISE, SCALAR)
         return np.tile(inner.astype(np.uint8), out_size // y[4])
-    inner = np.where(np.arange(y[3]) < y[3] - y[3] % BROADCAST_LANES, BROADCAST, SCALAR)
+    inner = np.where(np.arange(y[3]) < y[3] - y[3] % broadcast_lanes, BROADCAST, SCALAR)
     return np.tile(inner.astype(np.uint8), out_size // y[3])
 
 
@@ -166,3 +169,30 @@ def neon_add_int16(out, x1, x2, offset1, multiplier1, shift1, offset2, multiplie
             raw = rounding_divide_by_pot_x86(saturating_rounding_doubling_high_mul(v1 + v2, out_multiplier),
                                              -out_shift) + out_offset
         out[i] = min(max(raw, act_min), act_max)
+
+
+@jit
+def neon_mul_int8(out, x1, x2, loops, strides1, strides2, modes, default_mode,
+                  offset1, offset2, out_multiplier, out_shift, out_offset, act_min, act_max):
+    """Optimized int8 MUL (optimized/integer_ops/mul.h ``MulElementwise`` / ``MulSimpleBroadcast``,
+    NEON blocks of 16 lanes; lane modes as for ADD with 16-lane broadcasts). Every mode computes
+    v = MBQM((x1 + off1) * (x2 + off2), M, s); the scalar code clamps v + zp_out, the vector lanes
+    saturate v to int16 (``vqmovn_s32``), add zp_out in int16 *wrapping* (``vaddq_s16``), saturate
+    to int8 and clamp: with an output multiplier above one a saturated product can wrap around."""
+    inner = loops[-1]
+    step1 = strides1[-1]
+    step2 = strides2[-1]
+    uniform = modes.size == 0
+    for row in range(out.size // inner):
+        start1, start2 = row_offsets(row, loops, strides1, strides2)
+        base = row * inner
+        for i in range(inner):
+            mode = default_mode if uniform else modes[base + i]
+            product = (np.int64(x1[start1 + i * step1]) + offset1) * (np.int64(x2[start2 + i * step2]) + offset2)
+            v = multiply_by_quantized_multiplier(product, out_multiplier, out_shift)
+            if mode == SCALAR:
+                v = v + out_offset
+            else:
+                v = _wrap_int16(min(max(v, -32768), 32767) + out_offset)
+                v = min(max(v, -128), 127)
+            out[base + i] = min(max(v, act_min), act_max)

@@ -77,6 +77,11 @@ def delegated(content: bytes, inputs: dict | None = None) -> bool:
 # (s1, z1, s2, z2, s_out, z_out): ordinary, symmetric, very different scales, large output range.
 SCALES = [(0.05, 3, 0.03, -7, 0.08, 1), (0.01, 0, 0.01, 0, 0.02, 0), (0.2, -100, 0.003, 50, 0.05, -20),
           (0.5, 10, 0.5, 10, 0.002, 0), (0.0123, 127, 0.0456, -128, 0.0077, -3)]
+EXTREME_SCALES = {  # at the delegate's limits: shift 30 / 12 for ADD, tiny / huge product ratio for MUL
+    "ADD": [(0.001, 3, 0.00098, -4, 1.0, 0), (0.5, 0, 0.25, 7, 0.5 / 255, -1)],
+    "SUB": [(0.001, 3, 0.00098, -4, 1.0, 0), (0.5, 0, 0.25, 7, 0.5 / 255, -1)],
+    "MUL": [(0.01, 3, 0.0016, -4, 1.0, 0), (0.9, 0, 0.9, 7, 0.9 * 0.9 / 255.5, -1)],
+}
 
 
 @pytest.mark.parametrize("flavor", ["optimized", "xnnpack"])
@@ -91,18 +96,20 @@ def test_int8_binary_all_input_pairs(flavor, op, act):
 
 @pytest.mark.parametrize("shapes", [
     ((3, 7, 21), (3, 7, 21)),          # same shape: 16-lane blocks, scalar tail
+    ((2, 40), (2, 40)),                # same shape, a multiple of 16
     ((2, 1, 35), (2, 5, 35)),          # five-fold with y4 = 35 > 1
     ((4, 1), (4, 13)),                 # y4 = 1: 8-lane scalar broadcast, scalar tail
     ((13,), (1,)),                     # scalar second input
     ((2, 3, 1, 5), (1, 3, 4, 5)),      # y4 > 1 with y1 > 1
     ((2, 1, 3), (1, 4, 1)),            # generic broadcast: reference loop
 ])
-def test_optimized_int8_add_lane_modes(shapes):
+@pytest.mark.parametrize("op", ["ADD", "MUL"])
+def test_optimized_int8_lane_modes(shapes, op):
     rng = np.random.default_rng(1)
     s1, s2 = shapes
     out_shape = np.broadcast_shapes(s1, s2)
-    for scales in SCALES:
-        content = binary_model("ADD", *scales, s1, s2, out_shape)
+    for scales in SCALES + EXTREME_SCALES[op]:
+        content = binary_model(op, *scales, s1, s2, out_shape)
         inputs = {0: rng.integers(-128, 128, s1).astype(np.int8), 1: rng.integers(-128, 128, s2).astype(np.int8)}
         assert_matches(content, inputs, "optimized")
         assert_matches(content, {0: inputs[1], 1: inputs[0]} if s1 == s2 else inputs, "xnnpack")
@@ -453,3 +460,33 @@ def test_xnnpack_float_minmax_operand_order(op, shapes):
         ours = run_litelens(content, {0: x1, 1: x2}, flavor).get_tensor(2)
         np.testing.assert_array_equal(ours.view(np.uint32) & 0xFFC00000 | np.isnan(ours),
                                       theirs.view(np.uint32) & 0xFFC00000 | np.isnan(theirs))
+
+
+def test_xnnpack_strided_slice_windows_random():
+    """40 random begin/end/mask/offset combinations (negative, zero, reversed, out of range): XNNPACK's
+    window rules (kernels: ops/slicing.py ``_xnnpack_window``) give the official shape and values."""
+    rng = np.random.default_rng(4)
+    x = (np.arange(60) - 30).astype(np.int8).reshape(3, 4, 5)
+    for _ in range(40):
+        extra = [build.constant(rng.integers(-6, 6, 3).astype(np.int32), name="b"),
+                 build.constant(rng.integers(-6, 7, 3).astype(np.int32), name="e"),
+                 build.constant(np.ones(3, np.int32), name="s")]
+        options = {"begin_mask": int(rng.integers(0, 8)), "end_mask": int(rng.integers(0, 8)),
+                   "offset": bool(rng.integers(0, 2))}
+        content = build.single_op("STRIDED_SLICE", [T(x.shape, "int8", "x", 0.1, 0)] + extra,
+                                  [T((1,), "int8", "y", 0.1, 0)], options).to_bytes()
+        theirs = run_official(content, {0: x}, "xnnpack")[4]
+        ours = run_litelens(content, {0: x}, "xnnpack").get_tensor(4)
+        assert ours.shape == theirs.shape and np.array_equal(ours, theirs), options
+
+
+
+
+@pytest.mark.parametrize("op", ["ADD", "SUB", "MUL"])
+def test_xnnpack_int8_extreme_scales_all_pairs(op):
+    x1, x2 = all_pairs()
+    for scales in EXTREME_SCALES[op]:
+        content = binary_model(op, *scales, x1.shape, x2.shape, (256, 256))
+        assert delegated(content)
+        assert_matches(content, {0: x1, 1: x2}, "xnnpack", "xnnpack")
+        assert_matches(content, {0: x1, 1: x2}, "optimized", "optimized")

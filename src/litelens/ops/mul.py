@@ -11,12 +11,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from litelens.kernels import elementwise as k
+from litelens.kernels import neon_add
 from litelens.kernels import xnnpack_elementwise as xk
 from litelens.ops.activation_fn import NONE
 from litelens.ops.base import Node, Op, Prepared
 from litelens.ops.common import checked_multiplier
 from litelens.ops.binary_common import (
-    BinaryParams, activation_of, f32, float_activation_range, integer_activation_range, maybe_pair_table,
+    PAIR_TABLES, BinaryParams, activation_of, f32, float_activation_range, integer_activation_range, maybe_pair_table,
+    with_pair_table,
     prepare_operands,
     quantized_range, run_binary, scale_and_zero_point, xnnpack_activation_problem, xnnpack_binary_rejects,
     xnnpack_float_activation_range,
@@ -70,6 +72,20 @@ class Mul(Op):
                 return f"(s1 * s2) / s_out = {float(ratio):.6g} is outside the delegate's [1/65536, 256)"
         return xnnpack_activation_problem(NONE if node.options is None else node.options)
 
+    @staticmethod
+    def _optimized_int8(ops, q: QuantizedMul) -> BinaryParams:
+        """The optimized int8 MUL's NEON blocks (kernels/neon_add.py ``neon_mul_int8``): lane modes
+        from the five-fold broadcast, 16 lanes for both the elementwise and the broadcast loops."""
+        modes = neon_add.add_lane_modes(ops.x1.shape, ops.x2.shape, ops.plan.size, broadcast_lanes=16)
+        tail = (q.offset1, q.offset2, q.out_multiplier, q.out_shift, q.out_offset, q.act_min, q.act_max)
+        present = np.unique(modes)
+        if PAIR_TABLES and present.size <= 1:
+            mode = int(present[0]) if present.size else neon_add.SCALAR
+            return with_pair_table(BinaryParams(ops.plan, neon_add.neon_mul_int8,
+                                                (np.zeros(0, np.uint8), mode, *tail), q))
+        modes.setflags(write=False)
+        return BinaryParams(ops.plan, neon_add.neon_mul_int8, (modes, 0, *tail), q)
+
     def prepare(self, node: Node) -> Prepared:
         activation = NONE if node.options is None else node.options
         ops = prepare_operands(node, DTYPES)
@@ -107,8 +123,11 @@ class Mul(Op):
             multiplier, shift = checked_multiplier(node, f32(f32(s1 * s2) / so), "output")
             lo, hi = quantized_range(node, activation, ops.out)
             q = QuantizedMul(-z1, -z2, multiplier, shift, zo, lo, hi)
-            params = maybe_pair_table(BinaryParams(ops.plan, k.quantized_mul,
-                                                   (q.offset1, q.offset2, multiplier, shift, zo, lo, hi), q), dtype)
+            if node.flavor != "reference" and dtype == np.int8:
+                params = self._optimized_int8(ops, q)
+            else:
+                params = maybe_pair_table(BinaryParams(ops.plan, k.quantized_mul,
+                                                       (q.offset1, q.offset2, multiplier, shift, zo, lo, hi), q), dtype)
         return Prepared(params, [ops.plan.out_shape])
 
     def eval(self, params: BinaryParams, inputs, outputs) -> None:
