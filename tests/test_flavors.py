@@ -78,3 +78,42 @@ def test_run_op_reruns_one_op_on_given_inputs():
         interp.run_op(6, {t: inputs[t][..., :-1]})
     with pytest.raises(litelens.InputError, match="out of range"):
         interp.run_op(111, {})
+
+
+@pytest.mark.parametrize("opcode", ["ADD", "MUL", "TANH", "RESHAPE"])
+def test_xnnpack_refuses_what_the_delegate_cannot_define(opcode):
+    """An 8-bit tensor with a subnormal scale in a node XNNPACK takes: the official AUTO interpreter
+    fails to prepare ("unsupported scale value"), so litelens refuses the model under xnnpack only."""
+    pytest.importorskip("ai_edge_litert")
+    from litelens import build
+    from litelens.diff.worker import OfficialWorker
+
+    def model(scale):
+        a = build.Tensor([4], "int8", "a", scale=scale, zero_point=0)
+        y = build.Tensor([4] if opcode != "RESHAPE" else [2, 2], "int8", "y",
+                         scale=1 / 128 if opcode == "TANH" else scale, zero_point=0)
+        extra = {"ADD": [build.Tensor([4], "int8", "b", scale=scale, zero_point=0)],
+                 "MUL": [build.Tensor([4], "int8", "b", scale=1.0, zero_point=0)],
+                 "TANH": [],
+                 "RESHAPE": [build.Tensor([2], "int32", "shape", data=np.array([2, 2], np.int32))]}[opcode]
+        return build.single_op(opcode, [a, *extra], [y]).to_bytes()
+
+    worker = OfficialWorker()
+    try:
+        for scale, refused in ((1e-40, True), (0.1, False)):
+            content = model(scale)
+            names = [d for d in litelens.Interpreter(model_content=content).get_input_details()]
+            inputs = {d["index"]: np.arange(4, dtype=np.int8).reshape(d["shape"]) for d in names}
+            official = worker.run(content, inputs, "xnnpack")
+            assert (official.error is not None) == refused, official.error
+            interp = litelens.Interpreter(model_content=content, flavor="xnnpack")
+            if refused:
+                assert "unsupported scale" in official.error
+                with pytest.raises(litelens.ModelError, match="XNNPACK delegate cannot define tensor 0"):
+                    interp.allocate_tensors()
+                litelens.Interpreter(model_content=content, flavor="optimized").allocate_tensors()
+            else:
+                interp.allocate_tensors()
+                assert interp.kernel_paths()[0] == ("xnnpack", None)
+    finally:
+        worker.close()

@@ -23,6 +23,7 @@ from litelens.flavors import FLAVORS, parse_flavor, resolve_path
 from litelens.model import ModelInfo, SubgraphInfo, load_model
 from litelens.ops import lookup
 from litelens.ops.base import Node, Op, TensorArg
+from litelens.ops.xnnpack_tensors import check_xnnpack_tensors
 from litelens.threads import blas_threads
 
 DEFAULT_MAX_TENSOR_BYTES = 4 << 30  # refuse models whose tensors need more than this much memory
@@ -281,6 +282,8 @@ class Interpreter:
         node.arch = asked.arch
         try:
             node.flavor, node.xnnpack_note = resolve_path(asked, op, node)
+            if node.flavor == "xnnpack":
+                check_xnnpack_tensors(node)
         except ModelError:
             raise
         except Exception as err:  # a bug in a delegate rule must still name the op

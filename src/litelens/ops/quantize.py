@@ -102,25 +102,6 @@ def _xnnpack_8bit_reason(t: TensorArg) -> str | None:
     return None
 
 
-def xnnpack_define_error(node: Node) -> None:
-    """The delegate's ``DefineTensors`` for a node it took: every per-tensor int8/uint8 tensor needs a normal,
-    positive scale and a zero point in the type's range, else the delegate fails to prepare and the
-    official interpreter refuses the model (e.g. "unsupported scale value (0.000000) ... in XNNPACK delegate";
-    a QUANTIZE f32 -> int8 with such an output scale even crashes the 2.3.0 wheel)."""
-    for t in [*node.inputs, *node.outputs]:
-        if t is None or t.dtype not in (np.int8, np.uint8) or t.quantization is None:
-            continue
-        q = t.quantization
-        scale = float(np.float32(q.scale[0]))
-        lo, hi = (-128, 127) if t.dtype == np.int8 else (0, 255)
-        if not (np.isfinite(scale) and scale >= np.finfo(np.float32).tiny):
-            raise node.error(f"the official XNNPACK delegate cannot define {t.describe()}: its scale {scale!r} is "
-                             "not a normal positive number (the official interpreter fails to prepare or crashes)")
-        if not lo <= q.single_zero_point <= hi:
-            raise node.error(f"the official XNNPACK delegate cannot define {t.describe()}: zero point "
-                             f"{q.single_zero_point} is outside [{lo}, {hi}] (the official interpreter fails to prepare)")
-
-
 @dataclass(frozen=True)
 class RequantizeParams:
     multiplier: int  # in_scale / out_scale = multiplier * 2**(shift - 31)
@@ -161,8 +142,6 @@ class Quantize(Op):
     def prepare(self, node: Node) -> Prepared:
         node.expect_counts(1)
         x, out = node.input(0), node.outputs[0]
-        if node.flavor == "xnnpack":
-            xnnpack_define_error(node)
         node.expect_dtype(x, *_QUANTIZE_OUTPUTS)
         node.expect_dtype(out, *_QUANTIZE_OUTPUTS[x.dtype.name])
         qout = node.expect_quantized(out, per_tensor=False)
@@ -280,8 +259,6 @@ class Dequantize(Op):
     def prepare(self, node: Node) -> Prepared:
         node.expect_counts(1)
         x, out = node.input(0), node.outputs[0]
-        if node.flavor == "xnnpack":
-            xnnpack_define_error(node)
         node.expect_dtype(x, np.int8, np.uint8, np.int16, np.float16)
         node.expect_dtype(out, np.float32)
         if x.dtype == np.float16:

@@ -33,7 +33,6 @@ from litelens.kernels import reduce as kernels
 from litelens.kernels.xnnpack_rsum import xnnpack_float_reduce_rows
 from litelens.kernels.fixedpoint import quantize_multiplier
 from litelens.ops.base import Node, Op, Prepared
-from litelens.ops.quantize import xnnpack_define_error
 from litelens.ops.registry import register
 
 _TYPE_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767)}
@@ -211,8 +210,6 @@ class _Reduce(Op):
     def prepare(self, node: Node) -> Prepared:
         node.expect_counts(2)
         x, out = node.input(0), node.outputs[0]
-        if node.flavor == "xnnpack":
-            xnnpack_define_error(node)
         if node.flavor == "xnnpack" and max(len(x.shape), len(out.shape)) > 6:
             raise node.error("the official XNNPACK delegate takes this op but fails to define its rank > 6 "
                              "tensors (XNN_MAX_TENSOR_DIMS), so the official interpreter refuses the model")
