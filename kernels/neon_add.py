@@ -69,18 +69,19 @@ def _five_fold(shape1, shape2):
     return ("generic", None) if i >= 0 else (category, y)
 
 
-def add_lane_modes(shape1, shape2, out_size: int, broadcast_lanes: int = BROADCAST_LANES) -> np.ndarray:
-    """The lane mode of every output element (uint8 [out_size], output order). ``broadcast_lanes``:
-    8 for AddScalarBroadcast, 16 for MUL's MulSimpleBroadcast."""
+def add_lane_modes(shape1, shape2, out_size: int, broadcast_lanes: int = BROADCAST_LANES,
+                   elementwise_lanes: int = ELEMENTWISE_LANES) -> np.ndarray:
+    """The lane mode of every output element (uint8 [out_size], output order). Lanes per block: int8
+    ADD 16 / 8 (elementwise / scalar broadcast), int8 MUL 16 / 16, uint8 ADD and MUL 8 / 8."""
     category, y = _five_fold(shape1, shape2)
     if category == "none":
         modes = np.zeros(out_size, np.uint8)
-        modes[:out_size - out_size % ELEMENTWISE_LANES] = ELEMENTWISE
+        modes[:out_size - out_size % elementwise_lanes] = ELEMENTWISE
         return modes
     if category == "generic":
         return np.zeros(out_size, np.uint8)
     if y[4] > 1:  # elementwise_f over rows of y4
-        inner = np.where(np.arange(y[4]) < y[4] - y[4] % ELEMENTWISE_LANES, ELEMENTWISE, SCALAR)
+        inner = np.where(np.arange(y[4]) < y[4] - y[4] % elementwise_lanes, ELEMENTWISE, SCALAR)
         return np.tile(inner.astype(np.uint8), out_size // y[4])
     inner = np.where(np.arange(y[3]) < y[3] - y[3] % broadcast_lanes, BROADCAST, SCALAR)
     return np.tile(inner.astype(np.uint8), out_size // y[3])
@@ -101,7 +102,7 @@ def _shift_left_or_truncate(x, amount):
 
 @jit
 def neon_add_element(q1, q2, mode, offset1, multiplier1, shift1, offset2, multiplier2, shift2, left_shift,
-                     out_multiplier, out_shift, out_offset, act_min, act_max):
+                     out_multiplier, out_shift, out_offset, act_min, act_max, sat_min, sat_max):
     if mode == SCALAR:
         v1 = rescale_input(q1, offset1, left_shift, multiplier1, shift1)
         v2 = rescale_input(q2, offset2, left_shift, multiplier2, shift2)
@@ -119,16 +120,18 @@ def neon_add_element(q1, q2, mode, offset1, multiplier1, shift1, offset2, multip
     s = wrap_int32(v1 + v2)
     s = rounding_divide_by_pot_sse(saturating_rounding_doubling_high_mul(s, out_multiplier), -out_shift)
     s = _wrap_int16(_wrap_int16(s) + out_offset)  # vmovn_s32, then vaddq_s16 (both wrap)
-    s = min(max(s, -128), 127)  # vqmovn_s16
+    s = min(max(s, sat_min), sat_max)  # vqmovn_s16 (int8) / vqmovun_s16 (uint8)
     return min(max(s, act_min), act_max)
 
 
 @jit
-def neon_add_int8(out, x1, x2, loops, strides1, strides2, modes, default_mode,
+def neon_add_8bit(out, x1, x2, loops, strides1, strides2, modes, default_mode,
                   offset1, multiplier1, shift1, offset2, multiplier2, shift2, left_shift,
-                  out_multiplier, out_shift, out_offset, act_min, act_max):
-    """Optimized int8 ADD; ``modes[i]`` is output i's lane mode, or all are ``default_mode`` when
-    ``modes`` is empty (how the pair table is built for a uniform op)."""
+                  out_multiplier, out_shift, out_offset, act_min, act_max, sat_min, sat_max):
+    """Optimized int8 / uint8 ADD; ``modes[i]`` is output i's lane mode, or all are ``default_mode``
+    when ``modes`` is empty (how the pair table is built for a uniform op). [sat_min, sat_max] is the
+    8-bit type's range. uint8 (optimized_ops.h ``AddElementwise`` / ``AddScalarBroadcast``, 8 lanes
+    each) computes every vector lane in the BROADCAST form."""
     inner = loops[-1]
     step1 = strides1[-1]
     step2 = strides2[-1]
@@ -140,7 +143,8 @@ def neon_add_int8(out, x1, x2, loops, strides1, strides2, modes, default_mode,
             mode = default_mode if uniform else modes[base + i]
             out[base + i] = neon_add_element(x1[start1 + i * step1], x2[start2 + i * step2], mode,
                                              offset1, multiplier1, shift1, offset2, multiplier2, shift2,
-                                             left_shift, out_multiplier, out_shift, out_offset, act_min, act_max)
+                                             left_shift, out_multiplier, out_shift, out_offset, act_min, act_max,
+                                             sat_min, sat_max)
 
 
 @jit
@@ -172,13 +176,16 @@ def neon_add_int16(out, x1, x2, offset1, multiplier1, shift1, offset2, multiplie
 
 
 @jit
-def neon_mul_int8(out, x1, x2, loops, strides1, strides2, modes, default_mode,
-                  offset1, offset2, out_multiplier, out_shift, out_offset, act_min, act_max):
+def neon_mul_8bit(out, x1, x2, loops, strides1, strides2, modes, default_mode,
+                  offset1, offset2, out_multiplier, out_shift, out_offset, act_min, act_max,
+                  sat_min, sat_max, broadcast_wraps):
     """Optimized int8 MUL (optimized/integer_ops/mul.h ``MulElementwise`` / ``MulSimpleBroadcast``,
     NEON blocks of 16 lanes; lane modes as for ADD with 16-lane broadcasts). Every mode computes
     v = MBQM((x1 + off1) * (x2 + off2), M, s); the scalar code clamps v + zp_out, the vector lanes
     saturate v to int16 (``vqmovn_s32``), add zp_out in int16 *wrapping* (``vaddq_s16``), saturate
-    to int8 and clamp: with an output multiplier above one a saturated product can wrap around."""
+    to int8 and clamp: with an output multiplier above one a saturated product can wrap around.
+    uint8 (optimized_ops.h, 8 lanes each): saturates to [0, 255] (``vqmovun_s16``), and its
+    MulSimpleBroadcast narrows with ``vmovn_s32`` (wrapping, ``broadcast_wraps``)."""
     inner = loops[-1]
     step1 = strides1[-1]
     step2 = strides2[-1]
@@ -193,6 +200,6 @@ def neon_mul_int8(out, x1, x2, loops, strides1, strides2, modes, default_mode,
             if mode == SCALAR:
                 v = v + out_offset
             else:
-                v = _wrap_int16(min(max(v, -32768), 32767) + out_offset)
-                v = min(max(v, -128), 127)
+                narrowed = _wrap_int16(v) if (broadcast_wraps and mode == BROADCAST) else min(max(v, -32768), 32767)
+                v = min(max(_wrap_int16(narrowed + out_offset), sat_min), sat_max)
             out[base + i] = min(max(v, act_min), act_max)

@@ -87,10 +87,13 @@ EXTREME_SCALES = {  # at the delegate's limits: shift 30 / 12 for ADD, tiny / hu
 @pytest.mark.parametrize("flavor", ["optimized", "xnnpack"])
 @pytest.mark.parametrize("op", ["ADD", "SUB", "MUL"])
 @pytest.mark.parametrize("act", ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"])
-def test_int8_binary_all_input_pairs(flavor, op, act):
-    x1, x2 = all_pairs()
-    for scales in SCALES:
-        content = binary_model(op, *scales, x1.shape, x2.shape, (256, 256), act=act)
+@pytest.mark.parametrize("dtype", ["int8", "uint8"])
+def test_8bit_binary_all_input_pairs(flavor, op, act, dtype):
+    x1, x2 = all_pairs(np.dtype(dtype))
+    for s1, z1, s2, z2, so, zo in SCALES:
+        if dtype == "uint8":
+            z1, z2, zo = (min(max(z + 128, 0), 255) for z in (z1, z2, zo))
+        content = binary_model(op, s1, z1, s2, z2, so, zo, x1.shape, x2.shape, (256, 256), dtype=dtype, act=act)
         assert_matches(content, {0: x1, 1: x2}, flavor)
 
 
@@ -103,16 +106,23 @@ def test_int8_binary_all_input_pairs(flavor, op, act):
     ((2, 3, 1, 5), (1, 3, 4, 5)),      # y4 > 1 with y1 > 1
     ((2, 1, 3), (1, 4, 1)),            # generic broadcast: reference loop
 ])
-@pytest.mark.parametrize("op", ["ADD", "MUL"])
-def test_optimized_int8_lane_modes(shapes, op):
+@pytest.mark.parametrize("op", ["ADD", "SUB", "MUL"])
+@pytest.mark.parametrize("dtype", ["int8", "uint8"])
+def test_optimized_8bit_lane_modes(shapes, op, dtype):
+    """Lane modes of the optimized NEON blocks (int8 ADD 16/8 lanes, int8 MUL 16/16, uint8 8/8) and the
+    XNNPACK kernels, on broadcasts that hit every loop and tail."""
     rng = np.random.default_rng(1)
     s1, s2 = shapes
     out_shape = np.broadcast_shapes(s1, s2)
+    shift = 128 if dtype == "uint8" else 0
     for scales in SCALES + EXTREME_SCALES[op]:
-        content = binary_model(op, *scales, s1, s2, out_shape)
-        inputs = {0: rng.integers(-128, 128, s1).astype(np.int8), 1: rng.integers(-128, 128, s2).astype(np.int8)}
+        z = [min(max(zp + shift, 0), 255) if dtype == "uint8" else zp for zp in scales[1::2]]
+        content = binary_model(op, scales[0], z[0], scales[2], z[1], scales[4], z[2], s1, s2, out_shape, dtype=dtype)
+        info = np.iinfo(dtype)
+        inputs = {0: rng.integers(info.min, info.max + 1, s1).astype(dtype),
+                  1: rng.integers(info.min, info.max + 1, s2).astype(dtype)}
         assert_matches(content, inputs, "optimized")
-        assert_matches(content, {0: inputs[1], 1: inputs[0]} if s1 == s2 else inputs, "xnnpack")
+        assert_matches(content, inputs, "xnnpack")
 
 
 @pytest.mark.parametrize("op,s_out,takes", [
@@ -400,8 +410,8 @@ def test_kernels_run_as_plain_python():
     args = (x1.reshape(-1), x2.reshape(-1), plan.loops, plan.strides1, plan.strides2)
     for kernel, extra in [(xk.qs8_add, (1 << 13, -3000, 5000, 14, 3, -128, 127)),
                           (xk.qs8_mul, (3, -2, np.float32(0.01), 1, -100, 100)),
-                          (neon_add.neon_add_int8, (np.zeros(0, np.uint8), 1, 0, 1 << 30, -1, 5, 1 << 29, -2, 20,
-                                                    1 << 30, -10, 0, -128, 127))]:
+                          (neon_add.neon_add_8bit, (np.zeros(0, np.uint8), 1, 0, 1 << 30, -1, 5, 1 << 29, -2, 20,
+                                                    1 << 30, -10, 0, -128, 127, -128, 127))]:
         jitted, plain = np.empty(65536, np.int8), np.empty(65536, np.int8)
         kernel(jitted, *args, *extra)
         kernel.py_func(plain, *args, *extra)

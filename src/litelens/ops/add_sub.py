@@ -29,7 +29,7 @@ from litelens.ops.binary_common import (
 )
 from litelens.ops.registry import register
 
-DTYPES = (np.float32, np.int32, np.int64, np.int8, np.int16)
+DTYPES = (np.float32, np.int32, np.int64, np.int8, np.uint8, np.int16)
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ class _AddSub(Op):
                 params = BinaryParams(ops.plan, xk.float_binary_ftz, (op, *bounds))
             else:
                 params = BinaryParams(ops.plan, k.float_binary, (op, *float_activation_range(activation)))
-        elif node.flavor == "xnnpack" and dtype == np.int8:
+        elif node.flavor == "xnnpack" and dtype in (np.int8, np.uint8):
             params = self._prepare_xnnpack(node, ops)
         elif dtype in (np.int32, np.int64) or (dtype == np.int16 and not any(quantized)):
             if dtype == np.int16 and self.sign < 0:
@@ -169,7 +169,7 @@ class _AddSub(Op):
         args = (q.offset1, q.multiplier1, q.shift1, q.offset2, q.multiplier2, q.shift2, q.left_shift,
                 q.sign, q.out_multiplier, q.out_shift, q.out_offset, q.act_min, q.act_max, q.vector_count)
         if node.flavor != "reference" and self.sign > 0 and not int16:
-            return self._optimized_int8_add(ops, q)
+            return self._optimized_8bit_add(ops, q)
         if node.flavor != "reference" and self.sign > 0 and ops.x1.shape == ops.x2.shape:
             # AddElementwiseInt16's NEON block (same shapes; a broadcast runs the reference loop)
             return BinaryParams(ops.plan, _same_shape_int16_add, (q,), q)
@@ -181,23 +181,28 @@ class _AddSub(Op):
         s2, z2 = scale_and_zero_point(node, ops.x2)
         so, zo = scale_and_zero_point(node, ops.out)
         bias, m1, m2, shift = xk.qs8_add_params(s1, z1, s2, z2, so, self.sign)
-        lo, hi = xk.xnnpack_activation_range(node.options.activation, so, zo)
+        info = np.iinfo(ops.x1.dtype)
+        lo, hi = xk.xnnpack_activation_range(node.options.activation, so, zo, int(info.min), int(info.max))
         q = XnnpackAddSub(bias, m1, m2, shift, zo, lo, hi)
-        return maybe_pair_table(BinaryParams(ops.plan, xk.qs8_add, (bias, m1, m2, shift, zo, lo, hi), q), np.int8)
+        return maybe_pair_table(BinaryParams(ops.plan, xk.qs8_add, (bias, m1, m2, shift, zo, lo, hi), q), ops.x1.dtype)
 
-    def _optimized_int8_add(self, ops: Operands, q: QuantizedAddSub) -> BinaryParams:
+    def _optimized_8bit_add(self, ops: Operands, q: QuantizedAddSub) -> BinaryParams:
         """The optimized int8 ADD's NEON blocks (kernels/neon_add.py; NEON_2_SSE on x86-64, the same
         integers natively on ARM64): one lane mode per output element."""
-        modes = neon_add.add_lane_modes(ops.x1.shape, ops.x2.shape, ops.plan.size)
+        uint8 = ops.x1.dtype == np.uint8
+        modes = neon_add.add_lane_modes(ops.x1.shape, ops.x2.shape, ops.plan.size, 8, 8 if uint8 else 16)
+        if uint8:  # uint8's elementwise loop computes as the scalar-broadcast one
+            modes[modes == neon_add.ELEMENTWISE] = neon_add.BROADCAST
+        info = np.iinfo(ops.x1.dtype)
         tail = (q.offset1, q.multiplier1, q.shift1, q.offset2, q.multiplier2, q.shift2, q.left_shift,
-                q.out_multiplier, q.out_shift, q.out_offset, q.act_min, q.act_max)
+                q.out_multiplier, q.out_shift, q.out_offset, q.act_min, q.act_max, int(info.min), int(info.max))
         present = np.unique(modes)
-        if PAIR_TABLES and present.size <= 1:
+        if PAIR_TABLES and present.size <= 1 and not uint8:
             mode = int(present[0]) if present.size else neon_add.SCALAR
-            return with_pair_table(BinaryParams(ops.plan, neon_add.neon_add_int8,
+            return with_pair_table(BinaryParams(ops.plan, neon_add.neon_add_8bit,
                                                 (np.zeros(0, np.uint8), mode, *tail), q))
         modes.setflags(write=False)
-        return BinaryParams(ops.plan, neon_add.neon_add_int8, (modes, 0, *tail), q)
+        return BinaryParams(ops.plan, neon_add.neon_add_8bit, (modes, 0, *tail), q)
 
     @staticmethod
     def _vector_count(ops: Operands, out_shift: int) -> int:

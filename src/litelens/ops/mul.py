@@ -25,7 +25,7 @@ from litelens.ops.binary_common import (
 )
 from litelens.ops.registry import register
 
-DTYPES = (np.float32, np.int32, np.int64, np.int8, np.int16)
+DTYPES = (np.float32, np.int32, np.int64, np.int8, np.uint8, np.int16)
 
 
 @dataclass(frozen=True)
@@ -73,18 +73,22 @@ class Mul(Op):
         return xnnpack_activation_problem(NONE if node.options is None else node.options)
 
     @staticmethod
-    def _optimized_int8(ops, q: QuantizedMul) -> BinaryParams:
-        """The optimized int8 MUL's NEON blocks (kernels/neon_add.py ``neon_mul_int8``): lane modes
-        from the five-fold broadcast, 16 lanes for both the elementwise and the broadcast loops."""
-        modes = neon_add.add_lane_modes(ops.x1.shape, ops.x2.shape, ops.plan.size, broadcast_lanes=16)
-        tail = (q.offset1, q.offset2, q.out_multiplier, q.out_shift, q.out_offset, q.act_min, q.act_max)
+    def _optimized_8bit(ops, q: QuantizedMul, dtype) -> BinaryParams:
+        """The optimized 8-bit MUL's NEON blocks (kernels/neon_add.py ``neon_mul_8bit``): lane modes
+        from the five-fold broadcast, 16 lanes (int8) or 8 (uint8) in both loops."""
+        uint8 = dtype == np.uint8
+        lanes = 8 if uint8 else 16
+        modes = neon_add.add_lane_modes(ops.x1.shape, ops.x2.shape, ops.plan.size, lanes, lanes)
+        info = np.iinfo(dtype)
+        tail = (q.offset1, q.offset2, q.out_multiplier, q.out_shift, q.out_offset, q.act_min, q.act_max,
+                int(info.min), int(info.max), uint8)
         present = np.unique(modes)
-        if PAIR_TABLES and present.size <= 1:
+        if PAIR_TABLES and present.size <= 1 and not uint8:
             mode = int(present[0]) if present.size else neon_add.SCALAR
-            return with_pair_table(BinaryParams(ops.plan, neon_add.neon_mul_int8,
+            return with_pair_table(BinaryParams(ops.plan, neon_add.neon_mul_8bit,
                                                 (np.zeros(0, np.uint8), mode, *tail), q))
         modes.setflags(write=False)
-        return BinaryParams(ops.plan, neon_add.neon_mul_int8, (modes, 0, *tail), q)
+        return BinaryParams(ops.plan, neon_add.neon_mul_8bit, (modes, 0, *tail), q)
 
     def prepare(self, node: Node) -> Prepared:
         activation = NONE if node.options is None else node.options
@@ -97,12 +101,13 @@ class Mul(Op):
                 params = BinaryParams(ops.plan, xk.float_binary_ftz, (k.MUL, *bounds))
             else:
                 params = BinaryParams(ops.plan, k.float_binary, (k.MUL, *float_activation_range(activation)))
-        elif node.flavor == "xnnpack" and dtype == np.int8:
+        elif node.flavor == "xnnpack" and dtype in (np.int8, np.uint8):
             s1, z1 = scale_and_zero_point(node, ops.x1)
             s2, z2 = scale_and_zero_point(node, ops.x2)
             so, zo = scale_and_zero_point(node, ops.out)
             scale = xk.qs8_mul_scale(s1, s2, so)
-            lo, hi = xk.xnnpack_activation_range(activation, so, zo)
+            info = np.iinfo(dtype)
+            lo, hi = xk.xnnpack_activation_range(activation, so, zo, int(info.min), int(info.max))
             q = XnnpackMul(z1, z2, float(scale), zo, lo, hi)
             if node.arch == "arm64":  # ARM NEON kernels requantize in fixed point (rndnu), not in float
                 m, pre, post = xk.qs8_mul_rndnu_params(s1, s2, so)
@@ -123,8 +128,8 @@ class Mul(Op):
             multiplier, shift = checked_multiplier(node, f32(f32(s1 * s2) / so), "output")
             lo, hi = quantized_range(node, activation, ops.out)
             q = QuantizedMul(-z1, -z2, multiplier, shift, zo, lo, hi)
-            if node.flavor != "reference" and dtype == np.int8:
-                params = self._optimized_int8(ops, q)
+            if node.flavor != "reference" and dtype in (np.int8, np.uint8):
+                params = self._optimized_8bit(ops, q, dtype)
             else:
                 params = maybe_pair_table(BinaryParams(ops.plan, k.quantized_mul,
                                                        (q.offset1, q.offset2, multiplier, shift, zo, lo, hi), q), dtype)
