@@ -182,7 +182,9 @@ def test_xnnpack_8bit_tanh_logistic_tables(op, dtype):
         si = float(np.exp(rng.uniform(np.log(1e-3), np.log(1.0))))
         zi = int(rng.integers(-128, 128)) + offset
         if op == "TANH":
-            so, zo = (1 / 128, offset) if k % 2 else (float(np.exp(rng.uniform(-5.5, -3.5))), offset + int(rng.integers(-20, 20)))
+            so, zo = (1 / 128, offset)
+            if k % 2 == 0:
+                so, zo = float(np.exp(rng.uniform(-5.5, -3.5))), offset + int(rng.integers(-20, 20))
         else:
             so, zo = 1 / 256, (-128 if dtype == "int8" else 0)
         content = unary_model(op, dtype, x.shape, si, zi, so, zo)
@@ -310,7 +312,8 @@ def test_data_movement(case, dtype):
 @pytest.mark.parametrize("op", ["SLICE", "STRIDED_SLICE"])
 def test_xnnpack_rank0_slice_fails_like_the_official_interpreter(op):
     x = np.array(1.5, np.float32)
-    extra = [build.constant(np.zeros(0, np.int32), name=n) for n in ("b", "s", "st")[:3 if op == "STRIDED_SLICE" else 2]]
+    names = ("b", "s", "st") if op == "STRIDED_SLICE" else ("b", "s")
+    extra = [build.constant(np.zeros(0, np.int32), name=n) for n in names]
     content = build.single_op(op, [T((), "float32", "x")] + extra, [T((), "float32", "y")]).to_bytes()
     with pytest.raises(Exception, match="reshape"):
         run_official(content, {0: x}, "xnnpack")

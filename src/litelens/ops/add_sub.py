@@ -1,5 +1,5 @@
-"""ADD and SUB (add.cc, sub.cc): float32, int32, int64, int16 and quantized int8/int16, with NumPy
-broadcasting and a fused activation.
+"""ADD and SUB (add.cc, sub.cc): float32, int32, int64, int16 and quantized int8/uint8/int16, with
+NumPy broadcasting and a fused activation.
 
 Quantized general path (int8, and int16 unless the power-of-two path applies), Prepare:
   left_shift = 20 (8-bit) or 15 (16-bit); t = 2 * max(s1, s2);
@@ -8,6 +8,12 @@ Quantized general path (int8, and int16 unless the power-of-two path applies), P
   SUB takes QuantizeMultiplierGreaterThanOne when it exceeds one.
 int16 power-of-two path: with pot_scale_int16 set and every scale a power of two, each input is
 rounding-shifted to the output scale and the two are added with int16 saturation.
+
+Kernel paths: ``optimized`` 8-bit ADD runs the NEON blocks of optimized_ops / optimized_integer_ops
+(kernels/neon_add.py; NEON_2_SSE on x86-64) with per-element lane modes, same-shape int16 ADD the
+NEON AddElementwiseInt16; optimized SUB computes as the reference. ``xnnpack`` (8-bit, float):
+XNNPACK's qs8/qu8 vadd (kernels/xnnpack_elementwise.py) when ``xnnpack_rejects`` passes, float with
+flush-to-zero and no FLT_MAX clamp.
 """
 from __future__ import annotations
 

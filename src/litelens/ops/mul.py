@@ -1,8 +1,12 @@
-"""MUL (mul.cc): float32, int32, int64, int16 and quantized int8/int16, broadcasting, fused activation.
+"""MUL (mul.cc): float32, int32, int64, int16 and quantized int8/uint8/int16, broadcasting, fused activation.
 
 Quantized, Prepare: m = s1 * s2 / s_out evaluated in float32 (the scales are floats in the official
 code), then (M, shift) = QuantizeMultiplier(m). Eval: MBQM((x1 - z1) * (x2 - z2), M, shift) + z_out,
 clamped. int16 requires zero points 0 (the product then fits in int32).
+
+Kernel paths: ``optimized`` 8-bit MUL runs the NEON blocks (kernels/neon_add.py ``neon_mul_8bit``:
+int16-saturated product, output offset added wrapping in int16); ``xnnpack`` 8-bit: XNNPACK's qs8/qu8
+vmul, fp32 requantization on x86-64, rndnu fixed point on ARM64 (kernels/xnnpack_elementwise.py).
 """
 from __future__ import annotations
 
