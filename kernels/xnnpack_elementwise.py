@@ -187,3 +187,11 @@ def qs8_mul_rndnu(out, x1, x2, loops, strides1, strides2, zero_point1, zero_poin
             p = (p + (np.int64(1) << (post_shift - 1))) >> post_shift
             v = p + out_zero_point
             out[base + i] = min(max(v, act_min), act_max)
+
+
+@jit
+def flush_subnormals_inplace(out):
+    """Flush every subnormal of a float32 array to a zero of its sign (XNNPACK's float unary kernels
+    run with MXCSR flush-to-zero, e.g. TANH of a subnormal gives a signed zero). [n] -> [n]."""
+    for i in range(out.shape[0]):
+        out[i] = flush_subnormal(out[i])

@@ -34,8 +34,9 @@ RULES = {
     ("xnnpack", "BATCH_MATMUL", "int8"): "float32 scale float(l_s * r_s) / out_s, round half to even",
     # ADD / SUB / MUL
     ("reference", "ADD", "int8"): "inputs << 20, " + _MBQM + " per input and for the sum",
-    ("optimized", "ADD", "int8"): "as reference per element, in NEON blocks (NEON_2_SSE on x86) with the "
-                                  "broadcast's lane modes",
+    ("optimized", "ADD", "int8"): "NEON blocks (NEON_2_SSE on x86): SRDHM(x << (20 + s), M) per lane (broadcast "
+                                  "blocks: a truncating shift), sum requantized, zero point added wrapping in int16; "
+                                  "tails as reference",
     ("xnnpack", "ADD", "int8"): "XNNPACK qs8 vadd: bias + m1 * x1 + m2 * x2 with 20-bit multipliers, one shift "
                                 "with ties up",
     ("reference", "SUB", "int8"): "as ADD, difference instead of sum",
@@ -43,7 +44,12 @@ RULES = {
     ("xnnpack", "SUB", "int8"): "XNNPACK qs8 vadd with the second input negated: 20-bit multipliers, one shift "
                                 "with ties up",
     ("reference", "MUL", "int8"): _MBQM,
-    ("optimized", "MUL", "int8"): _MBQM + " (same as reference)",
+    ("optimized", "MUL", "int8"): "16-lane NEON blocks: MBQM saturated to int16, output zero point added wrapping "
+                                  "in int16 (a saturated product can wrap), then saturated; tails MBQM",
+    ("xnnpack-arm64", "MUL", "int8"): "XNNPACK NEON rndnu: saturating pre-shift, vqdmulh, rounding post-shift (ties up)",
+    ("xnnpack", "TANH", "int8"): "XNNPACK table: tanhf((code - zp) * s), nearbyint(y / s_out + zp) (ties to even)",
+    ("xnnpack", "LOGISTIC", "int8"): "XNNPACK table: e / (1 + e) with a double exp, nearbyint(y / s_out + zp)",
+    ("xnnpack", "ADD", "float"): "IEEE float32 with subnormals flushed to zero (MXCSR FTZ/DAZ)",
     ("xnnpack", "MUL", "int8"): "XNNPACK qs8 vmul: float32 scale s1 * s2 / s_out, round half to even",
     # QUANTIZE / DEQUANTIZE
     ("reference", "QUANTIZE"): "round_half_away(x / float(scale)) + zp",

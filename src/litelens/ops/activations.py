@@ -15,6 +15,7 @@ import numpy as np
 from litelens.kernels import gemmlowp16, lut
 from litelens.kernels.float_logistic import logistic_eigen_f32
 from litelens.kernels.xnnpack_gelu import APPROX_GELU_CONSTANTS, GELU_CONSTANTS, xnnpack_gelu_f32
+from litelens.kernels.xnnpack_elementwise import flush_subnormals_inplace
 from litelens.kernels.xnnpack_lut import xnnpack_table_8bit
 from litelens.ops.add_sub import checked_log2
 from litelens.ops.base import Node, Op, Prepared
@@ -60,6 +61,7 @@ class Gemmlowp16Params:
 @dataclass(frozen=True)
 class FloatParams:
     func: int  # lut.TANH / lut.LOGISTIC / lut.GELU / lut.GELU_APPROXIMATE
+    flush_subnormals: bool = False  # XNNPACK: results flushed to zero (MXCSR FTZ)
 
 
 EIGEN_LOGISTIC = -1  # FloatParams.func: optimized / XNNPACK float LOGISTIC (kernels/float_logistic.py)
@@ -124,7 +126,7 @@ def _prepare_elementwise(node: Node, func: int, check_quantized=None, int16: boo
             return Prepared(FloatParams(EIGEN_LOGISTIC), [x.shape])
         if func in (lut.GELU, lut.GELU_APPROXIMATE) and node.flavor == "xnnpack":
             return Prepared(FloatParams(XNNPACK_GELU if func == lut.GELU else XNNPACK_APPROX_GELU), [x.shape])
-        return Prepared(FloatParams(func), [x.shape])
+        return Prepared(FloatParams(func, flush_subnormals=node.flavor == "xnnpack"), [x.shape])
     qx, qout = node.expect_quantized(x), node.expect_quantized(out)
     if x.dtype == np.int16 and func in _SIGMOID16_POT_SHIFTS:
         return _prepare_sigmoid16(node, func, qx, qout)
@@ -165,6 +167,8 @@ def _eval_elementwise(params, inputs, outputs):
         xnnpack_gelu_f32(out, x, GELU_CONSTANTS if params.func == XNNPACK_GELU else APPROX_GELU_CONSTANTS)
     else:
         lut.elementwise_float(out, x, params.func)
+        if params.flush_subnormals:
+            flush_subnormals_inplace(out)
 
 
 @register("TANH")
