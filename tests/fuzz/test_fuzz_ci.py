@@ -1,6 +1,8 @@
 """The bounded CI fuzz: thousands of random single-op cases for every supported op and a few
-converted transformer blocks (int8 and dynamic range) against the official BUILTIN_REF: zero
-mismatches, zero litelens bugs. The summary table is printed into the test log (pytest -s not needed).
+converted transformer blocks (int8 and dynamic range) against each of the official interpreter's three
+kernel paths (BUILTIN_REF, BUILTIN_WITHOUT_DEFAULT_DELEGATES, AUTO with XNNPACK), litelens running the
+matching flavor: zero mismatches, zero litelens bugs (integers bit for bit; floats exactly against the
+reference, within the path tolerance against the others). The summary table is printed into the test log (pytest -s not needed).
 
 Known discrepancies in ops owned elsewhere (``litelens.fuzz.known``) are counted and listed, not failed.
 Also checked: every op's generator produces mostly runnable cases (else the op is not really tested).
@@ -16,9 +18,10 @@ pytest.importorskip("ai_edge_litert")
 from litelens.fuzz.runner import run_fuzz  # noqa: E402
 from litelens.fuzz.summary import render  # noqa: E402
 
-CASES = int(os.environ.get("LITELENS_FUZZ_CASES", "4000"))
+CASES = int(os.environ.get("LITELENS_FUZZ_CASES", "10000"))
 SEED = int(os.environ.get("LITELENS_FUZZ_SEED", "20250601"))
 GRAPHS = int(os.environ.get("LITELENS_FUZZ_GRAPHS", "3"))
+RESOLVERS = ("reference", "optimized", "xnnpack")
 
 
 def _print(result, capsys) -> None:
@@ -31,11 +34,11 @@ def _print(result, capsys) -> None:
 
 @pytest.mark.official
 def test_ci_fuzz_single_ops(tmp_path, capsys):
-    result = run_fuzz(n=CASES, seed=SEED, against=("reference",), out=tmp_path / "fuzz", save_limit=2)
+    result = run_fuzz(n=CASES, seed=SEED, against=RESOLVERS, out=tmp_path / "fuzz", save_limit=2)
     _print(result, capsys)
     assert not result.generator_errors
     bad = [f for f in result.findings if f.kind in ("mismatch", "litelens-bug") and not f.known]
-    assert result.failures(("reference",)) == 0, "\n".join(f"{f.label}: {f.detail} ({f.path})" for f in bad)
+    assert result.failures(RESOLVERS) == 0, "\n".join(f"{f.resolver} {f.label}: {f.detail} ({f.path})" for f in bad)
     for (resolver, op), stats in result.stats.items():
         ran = stats.kinds["ok"] + stats.kinds["mismatch"] + stats.kinds["known-issue"] + \
             stats.kinds["official-unwritten"]
@@ -48,9 +51,9 @@ def test_ci_fuzz_converted_graphs(tmp_path, capsys):
     from litelens.fuzz.graphs import run_graphs
     from litelens.fuzz.runner import FuzzResult
 
-    graphs = run_graphs(GRAPHS, SEED, ("reference",), out=tmp_path / "graphs")
-    result = FuzzResult(SEED, ("reference",), graphs=graphs)
+    graphs = run_graphs(GRAPHS, SEED, RESOLVERS, out=tmp_path / "graphs")
+    result = FuzzResult(SEED, RESOLVERS, graphs=graphs)
     _print(result, capsys)
-    assert len(graphs) == 2 * GRAPHS
+    assert len(graphs) == 2 * GRAPHS * len(RESOLVERS)
     assert all(g.kind == "ok" and g.bit_exact_share == 1.0 for g in graphs), \
         [(g.name, g.flavor, g.kind, g.detail) for g in graphs if g.kind != "ok"]
