@@ -34,6 +34,13 @@ def official_interpreter(model_content: bytes, resolver: str = "reference", num_
     return interp
 
 
+def delegated_by_xnnpack(model_content: bytes) -> bool:
+    """Whether the official AUTO interpreter handed any op to XNNPACK: its execution plan then holds a
+    ``DELEGATE`` node next to the ops it replaced."""
+    interp = official_interpreter(model_content, "xnnpack", preserve_all_tensors=False)
+    return any(d["op_name"] == "DELEGATE" for d in interp._get_ops_details())
+
+
 def set_inputs(interp, inputs: Mapping[str | int, np.ndarray]) -> None:
     """Set inputs given by tensor name or tensor index."""
     by_name = {d["name"]: d["index"] for d in interp.get_input_details()}

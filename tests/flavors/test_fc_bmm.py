@@ -16,22 +16,14 @@ pytest.importorskip("ai_edge_litert")
 
 import litelens  # noqa: E402
 from litelens import build  # noqa: E402
-from litelens.official import official_interpreter, run_official  # noqa: E402
+from litelens.official import delegated_by_xnnpack, official_interpreter, run_official  # noqa: E402
+from flavor_helpers import litelens_output  # noqa: E402
 
 PATHS = ("reference", "optimized", "xnnpack")
 
 
-def _ours(model: bytes, values: dict, flavor: str) -> np.ndarray:
-    it = litelens.Interpreter(model_content=model, flavor=flavor)
-    it.allocate_tensors()
-    for d in it.get_input_details():
-        it.set_tensor(d["index"], values[d["name"]])
-    it.invoke()
-    return it.get_tensor(it.get_output_details()[0]["index"])
-
-
-def _official_delegated(model: bytes) -> bool:
-    return "DELEGATE" in [o["op_name"] for o in official_interpreter(model, "xnnpack")._get_ops_details()]
+_ours = litelens_output
+_official_delegated = delegated_by_xnnpack
 
 
 def _fc_case(seed: int):

@@ -19,23 +19,18 @@ pytest.importorskip("ai_edge_litert")
 import litelens  # noqa: E402
 from litelens import build  # noqa: E402
 from litelens.diff.official_run import run_official_kept  # noqa: E402
-from litelens.official import official_interpreter, run_official  # noqa: E402
+from litelens.official import delegated_by_xnnpack, official_interpreter, run_official  # noqa: E402
+from flavor_helpers import litelens_output  # noqa: E402
 
 f32 = np.float32
 ACTS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 
 
 def _ours(model: bytes, values: dict, flavor: str = "xnnpack") -> np.ndarray:
-    it = litelens.Interpreter(model_content=model, flavor=flavor)
-    it.allocate_tensors()
-    for d in it.get_input_details():
-        it.set_tensor(d["index"], values[d["name"]])
-    it.invoke()
-    return it.get_tensor(it.get_output_details()[0]["index"])
+    return litelens_output(model, values, flavor)
 
 
-def _delegated(model: bytes) -> bool:
-    return "DELEGATE" in [o["op_name"] for o in official_interpreter(model, "xnnpack")._get_ops_details()]
+_delegated = delegated_by_xnnpack
 
 
 def _rows(rng, shape, special: str = "") -> np.ndarray:

@@ -16,23 +16,10 @@ pytest.importorskip("ai_edge_litert")
 
 import litelens  # noqa: E402
 from litelens import build  # noqa: E402
-from litelens.official import official_interpreter, run_official  # noqa: E402
+from litelens.official import delegated_by_xnnpack, official_interpreter, run_official  # noqa: E402
+from flavor_helpers import T, run_litelens  # noqa: E402
 
 RANGE = {np.int8: (-128, 127), np.uint8: (0, 255), np.int16: (-32768, 32767)}
-
-
-def T(shape, dtype, name, scale=None, zp=0, data=None):
-    kw = {} if scale is None else dict(scale=scale, zero_point=zp)
-    return build.Tensor(list(shape), dtype, name, data=data, **kw)
-
-
-def run_litelens(content: bytes, inputs: dict, flavor: str):
-    it = litelens.Interpreter(model_content=content, flavor=flavor, preserve_all_tensors=True)
-    it.allocate_tensors()
-    for k, v in inputs.items():
-        it.set_tensor(k, v)
-    it.invoke()
-    return it
 
 
 def check(content: bytes, inputs: dict, flavor: str, path: str | None = None, exact_floats: bool = False):
@@ -66,9 +53,7 @@ def official_out(content: bytes, inputs: dict, resolver: str):
     return run_official(content, inputs, resolver)[index]
 
 
-def delegated(content: bytes) -> bool:
-    interp = official_interpreter(content, "xnnpack", preserve_all_tensors=False)
-    return any(d["op_name"] == "DELEGATE" for d in interp._get_ops_details())
+delegated = delegated_by_xnnpack
 
 
 def codes(dtype, shape, seed=0):
