@@ -8,8 +8,9 @@ x86-64 wheel compiles ``tensor_utils`` with SSE4.1/AVX2, so what runs is:
 * row quantization: ``NeonSymmetricQuantizeFloats`` / ``NeonAsymmetricQuantizeFloats``
   (optimized/neon_tensor_utils.cc) through Intel's NEON_2_SSE translation, not the portable code.
   Its ``RoundToNearest`` is trunc(v ± 0.5) with the ± 0.5 added in float32 (not std::round) on
-  every full block of 8 values; the last ``K % 8`` values use std::round. The asymmetric range is
-  ``NeonMinMax`` (capped at 0) and ``(rmax - rmin)`` is a float32 subtraction.
+  every full block of 8 values; the last ``K % 8`` values use std::round (the asymmetric tail's
+  conversion saturates). The asymmetric range is ``NeonMinMax`` (capped at 0) and ``(rmax - rmin)``
+  is a float32 subtraction.
 * weight row sums (asymmetric mode): ``SseReductionSumVector``, whose int16 lanes wrap for large K.
 * FULLY_CONNECTED dot products: ``Avx2MatrixBatchVectorMultiplyAccumulateImpl``
   (optimized/sse_tensor_utils.cc): int32 sums, ``sum -= zp * row_sum`` in int32, then
@@ -21,7 +22,10 @@ x86-64 wheel compiles ``tensor_utils`` with SSE4.1/AVX2, so what runs is:
   ``total -= row_sum * float(zp)`` in float32, truncated back to int32, then
   ``out = 0 + scale * float(total)``.
 
-All kernels here are checked bit for bit against BUILTIN_REF (tests/ops/test_hybrid.py).
+All kernels here are checked bit for bit against BUILTIN_REF (tests/ops/test_hybrid.py,
+tests/ops/test_hybrid_speed_paths.py). The FULLY_CONNECTED path is written for speed: ranges by an
+integer min / max, branch-free vectorizable loops, q + 128 written straight into the operand of
+``int_gemm.int8_gemm``, one fused epilogue (see the section comments).
 """
 from __future__ import annotations
 
@@ -112,28 +116,29 @@ def double_to_int8_x86(d):
 
 
 @jit
-def std_minmax(row):
-    """``std::minmax_element`` (libstdc++): the values at the first minimum and last maximum, with
-    its exact pairwise comparison order (which decides what a NaN does)."""
-    n = row.size
-    lo = row[0]
-    hi = row[0]
-    if n == 1:
+def std_minmax(x, r, start):
+    """``std::minmax_element`` (libstdc++) over x[r, start:] (at least one value): the values at the
+    first minimum and last maximum, with its exact pairwise comparison order (which decides what a
+    NaN does). Takes the matrix and a row index, not a row view (see the row quantization below)."""
+    n = x.shape[1]
+    lo = x[r, start]
+    hi = x[r, start]
+    if n - start == 1:
         return lo, hi
-    if row[1] < lo:
-        lo = row[1]
+    if x[r, start + 1] < lo:
+        lo = x[r, start + 1]
     else:
-        hi = row[1]
-    i = 2
+        hi = x[r, start + 1]
+    i = start + 2
     while i < n:
         if i + 1 == n:
-            if row[i] < lo:
-                lo = row[i]
-            elif not (row[i] < hi):
-                hi = row[i]
+            if x[r, i] < lo:
+                lo = x[r, i]
+            elif not (x[r, i] < hi):
+                hi = x[r, i]
             break
-        a = row[i]
-        b = row[i + 1]
+        a = x[r, i]
+        b = x[r, i + 1]
         if b < a:
             if b < lo:
                 lo = b
@@ -149,22 +154,23 @@ def std_minmax(row):
 
 
 @jit
-def neon_minmax(row):
-    """``NeonMinMax`` under NEON_2_SSE: (min(0, min x), max(0, max x)) computed as the x86 code does.
+def neon_minmax(x, r):
+    """``NeonMinMax`` under NEON_2_SSE of row r of x: (min(0, min x), max(0, max x)) computed as the
+    x86 code does.
 
     Lanes of 4 fold with minps/maxps (a < b ? a : b, a > b ? a : b), then vmin_f32/vpmin_f32 and
     std::min with 0 (vmax likewise); the tail past ``size & ~3`` goes through std::minmax_element.
     A NaN never reaches the result: the comparisons against the 0 start value drop it.
     """
-    n = row.size
+    n = x.shape[1]
     body = n & ~3
     rmin = np.float32(0.0)
     rmax = np.float32(0.0)
     if body:
-        mn0, mn1, mn2, mn3 = row[0], row[1], row[2], row[3]
-        mx0, mx1, mx2, mx3 = row[0], row[1], row[2], row[3]
+        mn0, mn1, mn2, mn3 = x[r, 0], x[r, 1], x[r, 2], x[r, 3]
+        mx0, mx1, mx2, mx3 = x[r, 0], x[r, 1], x[r, 2], x[r, 3]
         for i in range(4, body, 4):
-            v0, v1, v2, v3 = row[i], row[i + 1], row[i + 2], row[i + 3]
+            v0, v1, v2, v3 = x[r, i], x[r, i + 1], x[r, i + 2], x[r, i + 3]
             mn0 = mn0 if mn0 < v0 else v0
             mn1 = mn1 if mn1 < v1 else v1
             mn2 = mn2 if mn2 < v2 else v2
@@ -182,93 +188,244 @@ def neon_minmax(row):
         rmin = lane_min if lane_min < rmin else rmin  # std::min(rmin, x)
         rmax = lane_max if rmax < lane_max else rmax  # std::max(rmax, x)
     if body < n:
-        lo, hi = std_minmax(row[body:])
+        lo, hi = std_minmax(x, r, body)
         rmin = lo if lo < rmin else rmin
         rmax = hi if rmax < hi else rmax
     return rmin, rmax
 
 
 # ---------------------------------------------------------------- row quantization
+#
+# Per row r of x [rows, K]: the range (one vectorizable pass over the float bits), the scale, then
+# one vectorizable pass over the blocks of 8 (RoundToNearest) and a scalar tail (std::round). The
+# row functions write q + ``shift``, so the integer product can take the codes moved to 0..255
+# (shift 128) directly. They index [r, k] rather than take row views: a view costs two atomic
+# reference-count updates, as much as quantizing a short row.
 
-@jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
-def quantize_rows_symmetric(x, q, scaling, offsets):
-    """``NeonSymmetricQuantizeFloats`` per row (through BatchQuantizeFloats, asymmetric = false).
+_KEY_MASK = 0x7FFFFFFF
+_KEY_POS_INF = 0x7F800000  # order key of +inf; a NaN with the sign bit clear has a larger key
+_KEY_NEG_INF = -2139095041  # order key of -inf (0xFF800000 ^ 0x7FFFFFFF); a negative NaN's is smaller
+_CLAMP = np.float32(256.0)  # |h| beyond this saturates to the same code: clamp before converting
+_F_NEG_TWO_POW_31 = np.float32(-2147483648.0)
+_F_TWO_POW_30 = np.float32(1073741824.0)
 
-    [rows, K] float32 -> q [rows, K] (int8 values, stored in q's dtype), scaling [rows] float32,
-    offsets [rows] = 0. range = max(|min|, |max|) (std::minmax_element); range 0 -> q = 0, scale 1;
-    else scale = range / 127, inv = 127 / range (float32), q = clamp(RoundToNearest(x * inv), -127, 127)
-    on full blocks of 8 and clamp(int32(std::round(inv * x)), -127, 127) on the rest.
+
+@jit(inline="always")  # no call: a call passing arrays costs atomic reference counts
+def ordered_key_range(bits, r):
+    """Smallest and largest order key of row r of a float32 matrix given as its int32 bit patterns.
+
+    key = b ^ ((b >> 31) & 0x7FFFFFFF) is an involution that orders like the floats (-0.0 just below
+    +0.0) and puts every NaN outside [key(-inf), key(+inf)], so an integer min / max - which the
+    compiler vectorizes, unlike a float one without fastmath - finds both the range and any NaN.
+    [rows, K] int32 -> (int32, int32); (INT32_MAX, INT32_MIN) for an empty row.
     """
-    rows, k_size = x.shape
-    body = k_size & ~7
-    for r in range(rows):
-        row = x[r]
-        offsets[r] = 0
-        lo, hi = std_minmax(row)
-        a_lo, a_hi = abs(lo), abs(hi)
-        value_range = a_hi if a_lo < a_hi else a_lo  # std::max(|min|, |max|)
-        if value_range == np.float32(0.0):
-            for k in range(k_size):
-                q[r, k] = 0
-            scaling[r] = np.float32(1.0)
-            continue
-        scaling[r] = np.float32(value_range / _F127)
-        inv = np.float32(_F127 / value_range)
+    lo = np.int32(0x7FFFFFFF)
+    hi = np.int32(-0x80000000)
+    for i in range(bits.shape[1]):
+        b = bits[r, i]
+        key = np.int32(b ^ ((b >> 31) & _KEY_MASK))
+        lo = key if key < lo else lo
+        hi = key if key > hi else hi
+    return lo, hi
+
+
+@jit(inline="always")  # no call: a call passing arrays costs atomic reference counts
+def row_min_max(bits, r, cell, cell_f):
+    """(no_nan, min, max) of row r of a float32 matrix given as int32 ``bits``: no_nan False when the
+    row is empty or holds a NaN (min / max are then meaningless and callers use the official
+    comparison order instead). ``cell`` is an int32 [2] scratch and ``cell_f`` its float32 view (they
+    turn keys back into floats). For a NaN-free row the official minimum and maximum
+    (std::minmax_element, NeonMinMax) equal these by value; only the sign of a zero may differ, which
+    neither user sees (the symmetric range takes |.|, the asymmetric one compares with +0.0)."""
+    lo, hi = ordered_key_range(bits, r)
+    if bits.shape[1] == 0 or lo < np.int32(_KEY_NEG_INF) or hi > np.int32(_KEY_POS_INF):
+        return False, np.float32(0.0), np.float32(0.0)
+    cell[0] = np.int32(lo ^ ((lo >> 31) & _KEY_MASK))
+    cell[1] = np.int32(hi ^ ((hi >> 31) & _KEY_MASK))
+    return True, cell_f[0], cell_f[1]
+
+
+@jit(inline="always")  # no call: a call passing arrays costs atomic reference counts
+def products_bounded(no_nan, lo, hi, inv):
+    """Whether every |x * inv| of a NaN-free row in [lo, hi] is below 2**30 (float32 rounding is
+    monotone, so the largest |x| bounds them all); False for a NaN row, an infinite value or inv."""
+    a_lo, a_hi = abs(lo), abs(hi)
+    largest = a_hi if a_lo < a_hi else a_lo
+    return no_nan and np.float32(largest * inv) < _F_TWO_POW_30
+
+
+@jit(inline="always")  # no call: a call passing arrays costs atomic reference counts
+def quantize_block_symmetric(x, q, r, inv, body, shift, bounded):
+    """q[r, k] = clamp(RoundToNearest(x[r, k] * inv), -127, 127) + shift for k < body (vectorizable).
+
+    RoundToNearest gives INT32_MIN for NaN and v < -2**31 and INT32_MAX for v >= 2**31, both
+    clamped to -127 / 127 - as clamping h to [-256, 256] first (NaN -> -256) does. ``bounded``
+    (every |x[r, k] * inv| < 2**30) skips that clamp: every h converts exactly. v ± 0.5 is written
+    v + copysign(0.5, v) there: it differs only for v = -0.0, where both give code 0.
+    """
+    low, high = np.int32(shift - 127), np.int32(shift + 127)
+    if bounded:
         for k in range(body):
-            q[r, k] = min(127, max(-127, round_to_nearest_x86(np.float32(row[k] * inv))))
-        for k in range(body, k_size):
-            q[r, k] = min(127, max(-127, float_to_int32(round_half_away(np.float32(inv * row[k])))))
+            v = np.float32(x[r, k] * inv)
+            c = np.int32(np.int32(np.float32(v + np.float32(math.copysign(_HALF, v)))) + shift)
+            c = c if c > low else low
+            q[r, k] = c if c < high else high
+        return
+    for k in range(body):
+        v = np.float32(x[r, k] * inv)
+        h = np.float32(v + (_NEG_HALF if v < np.float32(0.0) else _HALF))
+        h = h if h > -_CLAMP else -_CLAMP
+        h = h if h < _CLAMP else _CLAMP
+        c = np.int32(np.int32(h) + shift)
+        c = c if c > low else low
+        q[r, k] = c if c < high else high
 
 
-@jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
-def quantize_rows_asymmetric(x, q, scaling, offsets):
-    """``NeonAsymmetricQuantizeFloats`` per row (through BatchQuantizeFloats, asymmetric = true).
+@jit(inline="always")  # no call: a call passing arrays costs atomic reference counts
+def quantize_block_asymmetric(x, q, r, inv, zp, body, shift, bounded):
+    """q[r, k] = clamp(int32(RoundToNearest(x[r, k] * inv) + zp), -128, 127) + shift for k < body
+    (vectorizable). The int32 addition wraps: INT32_MIN (NaN, h <= -2**31) plus a negative zero
+    point gives 127, INT32_MAX (h >= 2**31) plus a positive one gives -128. Every other h converts
+    exactly, and clamping it to [-256, 256] before converting changes no code (|zp| <= 128).
+    ``bounded`` (every |x[r, k] * inv| < 2**30) skips the special cases (and uses copysign as the
+    symmetric block does).
+    """
+    offset = np.int32(np.int32(zp) + shift)
+    low, high = np.int32(shift - 128), np.int32(shift + 127)
+    if bounded:
+        for k in range(body):
+            v = np.float32(x[r, k] * inv)
+            c = np.int32(np.int32(np.float32(v + np.float32(math.copysign(_HALF, v)))) + offset)
+            c = c if c > low else low
+            q[r, k] = c if c < high else high
+        return
+    code_low = np.int32((127 if zp < 0 else -128) + shift)  # INT32_MIN + zp, clamped
+    code_high = np.int32((-128 if zp > 0 else 127) + shift)  # INT32_MAX + zp, clamped
+    for k in range(body):
+        v = np.float32(x[r, k] * inv)
+        h = np.float32(v + (_NEG_HALF if v < np.float32(0.0) else _HALF))
+        hc = h if h > -_CLAMP else -_CLAMP
+        hc = hc if hc < _CLAMP else _CLAMP
+        c = np.int32(np.int32(hc) + offset)
+        c = c if c > low else low
+        c = c if c < high else high
+        c = code_high if h >= _F_TWO_POW_31 else c
+        q[r, k] = c if h > _F_NEG_TWO_POW_31 else code_low  # NaN too
 
-    [rows, K] float32 -> q [rows, K] (int8 values in q's dtype), scaling [rows] float32, offsets [rows].
+
+@jit(error_model="numpy", inline="always")  # division by zero gives inf/NaN, as in C; inlined
+def quantize_row_symmetric(x, bits, q, r, shift, cell, cell_f):
+    """``NeonSymmetricQuantizeFloats`` for row r: q[r, :K] = q + shift; returns the scaling factor.
+
+    range = max(|min|, |max|) (std::minmax_element); range 0 -> q = 0, scale 1; else
+    scale = range / 127, inv = 127 / range (float32), q = clamp(RoundToNearest(x * inv), -127, 127) on
+    full blocks of 8 and clamp(int32(std::round(inv * x)), -127, 127) on the rest.
+    """
+    k_size = x.shape[1]
+    no_nan, lo, hi = row_min_max(bits, r, cell, cell_f)
+    if not no_nan:
+        lo, hi = std_minmax(x, r, 0)
+    a_lo, a_hi = abs(lo), abs(hi)
+    value_range = a_hi if a_lo < a_hi else a_lo  # std::max(|min|, |max|)
+    if value_range == np.float32(0.0):
+        for k in range(k_size):
+            q[r, k] = shift
+        return np.float32(1.0)
+    inv = np.float32(_F127 / value_range)
+    body = k_size & ~7
+    quantize_block_symmetric(x, q, r, inv, body, shift, products_bounded(no_nan, lo, hi, inv))
+    for k in range(body, k_size):
+        q[r, k] = min(127, max(-127, float_to_int32(round_half_away(np.float32(inv * x[r, k]))))) + shift
+    return np.float32(value_range / _F127)
+
+
+@jit(error_model="numpy", inline="always")  # division by zero gives inf/NaN, as in C; inlined
+def quantize_row_asymmetric(x, bits, q, r, shift, cell, cell_f):
+    """``NeonAsymmetricQuantizeFloats`` for row r: q[r, :K] = q + shift; returns (scaling, zero point).
+
     (rmin, rmax) = NeonMinMax (capped at 0); equal -> q = 0, scale 1, offset 0. Else, in double:
     scale = float32(rmax - rmin) / 255, zero point from whichever end has the smaller error, nudged to
     [-128, 127] and rounded half away; scaling = float(scale), inv = float(1.0 / double(scaling)).
     q = clamp(RoundToNearest(x * inv) + zp, -128, 127) on full blocks of 8, and
     clamp(int32(float(zp) + std::round(inv * x)), -128, 127) on the rest, where the wheel's compiled
-    conversion turns a NaN into 0 (a saturating conversion; measured: the symmetric tail gives
-    INT32_MIN, this one 0).
+    conversion saturates: a NaN gives 0, +inf 127 and -inf -128 (measured; inv * x is infinite when
+    1 / scale overflows, for ranges below about 1e-36. The symmetric tail's conversion gives
+    INT32_MIN for all three).
+    """
+    k_size = x.shape[1]
+    no_nan, lo, hi = row_min_max(bits, r, cell, cell_f)
+    if no_nan:
+        rmin = lo if lo < np.float32(0.0) else np.float32(0.0)
+        rmax = hi if np.float32(0.0) < hi else np.float32(0.0)
+    else:
+        rmin, rmax = neon_minmax(x, r)
+    if rmin == rmax:
+        for k in range(k_size):
+            q[r, k] = shift
+        return np.float32(1.0), 0
+    scale = np.float64(np.float32(rmax - rmin)) / 255.0
+    lo_scaled = np.float64(rmin) / scale
+    hi_scaled = np.float64(rmax) / scale
+    zp_from_min = -128.0 - lo_scaled
+    zp_from_max = 127.0 - hi_scaled
+    err_min = 128.0 + abs(lo_scaled)
+    err_max = 127.0 + abs(hi_scaled)
+    zp_double = zp_from_min if err_min < err_max else zp_from_max
+    if zp_double <= -128.0:
+        zp = -128
+    elif zp_double >= 127.0:
+        zp = 127
+    else:
+        zp = double_to_int8_x86(round_half_away(zp_double))
+    sf = np.float32(scale)
+    inv = np.float32(0.0) if sf == np.float32(0.0) else np.float32(1.0 / np.float64(sf))
+    body = k_size & ~7
+    quantize_block_asymmetric(x, q, r, inv, zp, body, shift, products_bounded(no_nan, lo, hi, inv))
+    zp_f = np.float32(zp)
+    for k in range(body, k_size):
+        t = np.float32(zp_f + np.float32(round_half_away(np.float32(inv * x[r, k]))))
+        if np.isnan(t):
+            q[r, k] = shift
+            continue
+        t = t if t < np.float32(127.0) else np.float32(127.0)  # saturating: +inf gives 127
+        t = t if t > np.float32(-128.0) else np.float32(-128.0)
+        q[r, k] = np.int32(t) + shift
+    return sf, zp
+
+
+@jit
+def quantize_rows(x, q, scaling, offsets, asymmetric, shift):
+    """``BatchQuantizeFloats`` (asymmetric or symmetric) of every row of x into q + ``shift``.
+
+    x [rows, K] float32 (C-contiguous) -> q [rows, >= K] (any numeric dtype), scaling [rows] float32,
+    offsets [rows] int32 (0 when symmetric). Columns of q past K are set to 0 (the zero padding
+    ``int_gemm.int8_gemm`` needs when q is its shifted left operand).
     """
     rows, k_size = x.shape
-    body = k_size & ~7
+    bits = x.view(np.int32)
+    cell = np.zeros(2, np.int32)
+    cell_f = cell.view(np.float32)
+    shift32 = np.int32(shift)
     for r in range(rows):
-        row = x[r]
-        rmin, rmax = neon_minmax(row)
-        if rmin == rmax:
-            for k in range(k_size):
-                q[r, k] = 0
-            scaling[r] = np.float32(1.0)
-            offsets[r] = 0
-            continue
-        scale = np.float64(np.float32(rmax - rmin)) / 255.0
-        lo = np.float64(rmin)
-        hi = np.float64(rmax)
-        zp_from_min = -128.0 - lo / scale
-        zp_from_max = 127.0 - hi / scale
-        err_min = 128.0 + abs(lo / scale)
-        err_max = 127.0 + abs(hi / scale)
-        zp_double = zp_from_min if err_min < err_max else zp_from_max
-        if zp_double <= -128.0:
-            zp = -128
-        elif zp_double >= 127.0:
-            zp = 127
+        if asymmetric:
+            scaling[r], offsets[r] = quantize_row_asymmetric(x, bits, q, r, shift32, cell, cell_f)
         else:
-            zp = double_to_int8_x86(round_half_away(zp_double))
-        sf = np.float32(scale)
-        scaling[r] = sf
-        offsets[r] = zp
-        inv = np.float32(0.0) if sf == np.float32(0.0) else np.float32(1.0 / np.float64(sf))
-        zp_f = np.float32(zp)
-        for k in range(body):
-            v = wrap_int32(round_to_nearest_x86(np.float32(row[k] * inv)) + zp)
-            q[r, k] = min(127, max(-128, v))
-        for k in range(body, k_size):
-            t = np.float32(zp_f + np.float32(round_half_away(np.float32(inv * row[k]))))
-            q[r, k] = 0 if np.isnan(t) else min(127, max(-128, float_to_int32(t)))
+            scaling[r] = quantize_row_symmetric(x, bits, q, r, shift32, cell, cell_f)
+            offsets[r] = 0
+        for k in range(k_size, q.shape[1]):
+            q[r, k] = 0
+
+
+def quantize_rows_symmetric(x, q, scaling, offsets):
+    """``NeonSymmetricQuantizeFloats`` per row: x [rows, K] float32 -> q [rows, K] (int8 values in
+    q's dtype), scaling [rows] float32, offsets [rows] = 0. See :func:`quantize_row_symmetric`."""
+    quantize_rows(np.ascontiguousarray(x), q, scaling, offsets, False, 0)
+
+
+def quantize_rows_asymmetric(x, q, scaling, offsets):
+    """``NeonAsymmetricQuantizeFloats`` per row: x [rows, K] float32 -> q [rows, K] (int8 values in
+    q's dtype), scaling [rows] float32, offsets [rows] int32. See :func:`quantize_row_asymmetric`."""
+    quantize_rows(np.ascontiguousarray(x), q, scaling, offsets, True, 0)
 
 
 # ---------------------------------------------------------------- FULLY_CONNECTED
@@ -289,37 +446,63 @@ def is_zero_vector_x86(x):
 
 
 @jit
-def maddubs_correction(acc, q, pair_n, pair_k):
-    """Apply the maddubs sign wrap to exact dot products: for every weight (n, k) = -128 with
+def maddubs_correction(acc, q, pair_n, pair_k, shift):
+    """Apply the maddubs sign wrap to the integer dot products: for every weight (n, k) = -128 with
     k < K & ~15 and every row with q[b, k] < 0, the official sum holds 128 * q instead of -128 * q,
-    so acc[b, n] += 256 * q[b, k]. [batch, N] in place; q [batch, K]."""
+    so acc[b, n] += 256 * q[b, k] (modulo 2**32, as the official int32 sum). [batch, N] in place;
+    q [batch, K] holds q + ``shift`` (128 when it is the shifted operand of ``int_gemm``)."""
     for b in range(acc.shape[0]):
         for p in range(pair_n.size):
-            v = q[b, pair_k[p]]
+            v = np.int64(q[b, pair_k[p]]) - shift
             if v < 0:
-                acc[b, pair_n[p]] += 256 * v
+                n = pair_n[p]
+                acc[b, n] = wrap_int32(np.int64(acc[b, n]) + 256 * v)
+
+
+def activation_clamp(activation):
+    """(clamp, low, high) for :func:`hybrid_fc_output`: RELU, RELU_N1_TO_1 and RELU6 as
+    :func:`apply_activation` computes them are v = high if high < v else v, then v if low < v else low
+    (RELU with high = +inf; a NaN becomes low); NONE, TANH and SIGN_BIT clamp nothing here."""
+    if activation == ACT_RELU:
+        return True, np.float32(0.0), np.float32(np.inf)
+    if activation == ACT_RELU_N1_TO_1:
+        return True, np.float32(-1.0), np.float32(1.0)
+    if activation == ACT_RELU6:
+        return True, np.float32(0.0), np.float32(6.0)
+    return False, np.float32(0.0), np.float32(0.0)
 
 
 @jit
-def hybrid_fc_output(acc, scaling, offsets, row_sums, weight_scales, bias, out):
-    """out[b, n] = bias[n] + float(sum) * float(w_s[n] * s_b), sum = int32(acc[b, n]) - zp_b * row_sum[n].
+def hybrid_fc_output(acc, column_term, scaling, offsets, row_sums, weight_scales, bias, clamp, low, high, out):
+    """out[b, n] = act(bias[n] + float(sum) * float(w_s[n] * s_b)), sum = int32(Σ_k q w) - zp_b * row_sum[n].
 
-    [batch, N] exact integer dot products (any numeric dtype) -> [batch, N] float32. Matches the
-    accumulation of ``Avx2MatrixBatchVectorMultiplyAccumulateImpl`` (optimized/sse_tensor_utils.cc)
-    after EvalHybridDense (fully_connected.cc) set the output to the bias (0 without one): the row
-    offset zp * row_sum subtracted in int32 only when zp != 0, then ``*result += sum * row_scale``
-    with the int32 -> float conversion, the product and the sum each rounded to float32.
+    acc [>= batch, >= N] integer dot products of the rows q + shift (any numeric dtype) and
+    ``column_term`` int32 [N] = -shift * Σ_k w[n, k] (modulo 2**32), so Σ_k q w = acc + column_term
+    (shift 128: ``int_gemm.int8_gemm``'s operand; 0: exact products). row_sums int32 [N] ->
+    out [batch, N] float32. Matches the accumulation of ``Avx2MatrixBatchVectorMultiplyAccumulateImpl``
+    (optimized/sse_tensor_utils.cc) after EvalHybridDense (fully_connected.cc) set the output to the
+    bias (0 without one): the row offset zp * row_sum subtracted in int32 (every step is modulo 2**32,
+    so the int32 arithmetic here gives the same sum), then ``*result += sum * row_scale`` with the
+    int32 -> float conversion, the product and the sum each rounded to float32. With ``clamp`` the
+    RELU-type activation of :func:`activation_clamp` follows; TANH and SIGN_BIT are left to
+    :func:`apply_activation`. Branch-free inner loop (vectorizable).
     """
-    batch, n_size = acc.shape
+    batch, n_size = out.shape
     for b in range(batch):
         scale_b = scaling[b]
         zp = np.int64(offsets[b])
         for n in range(n_size):
-            total = wrap_int32(np.int64(acc[b, n]))
-            if zp != 0:
-                total = wrap_int32(total - wrap_int32(zp * np.int64(row_sums[n])))
+            total = np.int32(np.int64(acc[b, n]) + column_term[n] - zp * row_sums[n])  # wraps to int32
             row_scale = np.float32(weight_scales[n] * scale_b)
-            out[b, n] = np.float32(bias[n] + np.float32(np.float32(total) * row_scale))
+            v = np.float32(bias[n] + np.float32(np.float32(total) * row_scale))
+            c = high if high < v else v
+            c = c if low < c else low
+            out[b, n] = c if clamp else v
+
+
+def column_term(w_sums: np.ndarray, shift: int) -> np.ndarray:
+    """-shift * Σ_k w (int64 [N]) wrapped to int32: the column term of :func:`hybrid_fc_output`."""
+    return (((-shift * w_sums.astype(np.int64)) + 2**31) % 2**32 - 2**31).astype(np.int32)
 
 
 @jit

@@ -37,9 +37,9 @@ from litelens.kernels.requantize_paths import requantize_rows_fixedpoint, requan
 from litelens.kernels.gemm import exact_float_dtype, max_abs_offset_value
 from litelens.kernels.requantize_simd import is_bounded
 from litelens.kernels.xnnpack_dynamic import qd8_output, quantize_rows_qd8
-from litelens.kernels.hybrid import (apply_activation, fill_rows, hybrid_fc_output, is_zero_vector_x86,
-                                     maddubs_correction, maddubs_pairs, quantize_rows_asymmetric,
-                                     quantize_rows_symmetric, weight_row_sums)
+from litelens.kernels.hybrid import (ACT_SIGN_BIT, ACT_TANH, activation_clamp, apply_activation, column_term,
+                                     fill_rows, hybrid_fc_output, is_zero_vector_x86, maddubs_correction,
+                                     maddubs_pairs, quantize_rows, weight_row_sums)
 from litelens.ops.activation_fn import (ACTIVATION_NAMES, NONE, RELU, RELU6, RELU_N1_TO_1, SIGN_BIT, TANH,
                                        float_activation_bounds, quantized_activation_range)
 from litelens.ops.base import Node, Op, Prepared, TensorArg
@@ -143,7 +143,7 @@ class HybridPlan:
     activation: int
     weight_scales: np.ndarray  # float32 [N] (the single scale repeated when per tensor)
     weights_t: np.ndarray | None  # [K, N] int8 values in the work dtype, when constant
-    row_sums: np.ndarray | None  # int64 [N] Σ_k w[n, k], when constant
+    row_sums: np.ndarray | None  # int32 [N] Σ_k w[n, k] as SseReductionSumVector sums it, when constant
     pairs: tuple[np.ndarray, np.ndarray] | None  # maddubs_pairs(w), when constant
     weights_buf: np.ndarray  # [K, N] scratch for run-time weights
     q_buf: np.ndarray  # [batch, K] the quantized input rows, in the work dtype
@@ -151,12 +151,14 @@ class HybridPlan:
     offsets: np.ndarray  # int32 [batch] per-row input zero point (0 when symmetric)
     acc_buf: np.ndarray  # [batch, N] the exact integer dot products, in the work dtype
     zero_bias: np.ndarray  # float32 [N], used when there is no bias
+    column_term: np.ndarray | None  # int32 [N] -shift * Σ_k w (hybrid.column_term), when constant
     # The integer dot-product kernel (int_gemm.ISA not None) replaces the float BLAS product above:
     isa: int | None = None
     w_packed: np.ndarray | None = None  # int8 packed weights, when constant
     w_sums: np.ndarray | None = None  # int64 [N] exact Σ_k w[n, k], when constant
-    scratch: tuple = ()  # int_gemm.scratch specs: q int8 [batch, K], a, row sums, acc int32
+    scratch: tuple = ()  # int_gemm.scratch specs: a (q + 128), acc int32
     weight_scratch: tuple = ()  # packed run-time weights and their sums
+    clamp: tuple = (False, np.float32(0), np.float32(0))  # kernels.hybrid.activation_clamp(activation)
 
 
 @dataclass(frozen=True)
@@ -554,7 +556,7 @@ def _prepare_hybrid(node: Node, geo: Geometry, x, w, bias, out) -> HybridPlan:
         raise node.error(f"accumulation depth K = {geo.k} is too large for an exact accumulator")
     weights_t = row_sums = pairs = None
     if w.data is not None:
-        row_sums, pairs = weight_row_sums(weights_nk), maddubs_pairs(weights_nk)
+        row_sums, pairs = weight_row_sums(weights_nk).astype(np.int32), maddubs_pairs(weights_nk)
     opts: FullyConnectedOptions = node.options
     if int_gemm.ISA is not None:
         return _hybrid_int8_plan(geo, w, opts, weight_scales, row_sums, pairs)
@@ -562,11 +564,12 @@ def _prepare_hybrid(node: Node, geo: Geometry, x, w, bias, out) -> HybridPlan:
         weights_t = np.ascontiguousarray(weights_nk.T, dtype=work)  # [N, K] -> [K, N]
     return HybridPlan(
         geo=geo, asymmetric=opts.asymmetric_quantize_inputs, activation=opts.activation,
+        clamp=activation_clamp(opts.activation),
         weight_scales=weight_scales, weights_t=weights_t, row_sums=row_sums, pairs=pairs,
         weights_buf=np.zeros((geo.k, geo.n) if weights_t is None else (0, 0), work),
         q_buf=np.zeros((geo.batch, geo.k), work), scaling=np.zeros(geo.batch, np.float32),
         offsets=np.zeros(geo.batch, np.int32), acc_buf=np.zeros((geo.batch, geo.n), work),
-        zero_bias=np.zeros(geo.n, np.float32),
+        zero_bias=np.zeros(geo.n, np.float32), column_term=np.zeros(geo.n, np.int32),  # shift 0
     )
 
 
@@ -582,11 +585,12 @@ def _hybrid_int8_plan(geo: Geometry, w: TensorArg, opts: FullyConnectedOptions, 
     empty = np.zeros((0, 0), np.float32)
     return HybridPlan(
         geo=geo, asymmetric=opts.asymmetric_quantize_inputs, activation=opts.activation,
-        weight_scales=weight_scales, weights_t=None, row_sums=row_sums, pairs=pairs, weights_buf=empty,
+        clamp=activation_clamp(opts.activation), weight_scales=weight_scales, weights_t=None, row_sums=row_sums,
+        pairs=pairs, weights_buf=empty,
         q_buf=empty, scaling=np.zeros(geo.batch, np.float32), offsets=np.zeros(geo.batch, np.int32),
         acc_buf=empty, zero_bias=np.zeros(geo.n, np.float32), isa=isa, w_packed=w_packed, w_sums=w_sums,
-        scratch=(("q", (geo.batch, geo.k), np.dtype(np.int8)), a_spec, ("row_sums", (a_spec[1][0],), np.dtype(np.int64)),
-                 acc_spec),
+        column_term=None if w_sums is None else column_term(w_sums, 128),
+        scratch=(a_spec, acc_spec),  # the quantized rows go straight into a (q + 128, zero padded)
         weight_scratch=(("b_packed", int_gemm.packed_buffer(geo.n, geo.k, isa).shape, np.dtype(np.int8)),
                         ("b_sums", (geo.n,), np.dtype(np.int64))),
     )
@@ -599,31 +603,34 @@ def _eval_hybrid(plan: HybridPlan, x: np.ndarray, weights: np.ndarray, bias: np.
         fill_rows(bias, out)
         apply_activation(flat_out, plan.activation)
         return
-    row_sums, pairs = plan.row_sums, plan.pairs
+    row_sums, pairs, col_term = plan.row_sums, plan.pairs, plan.column_term
     if row_sums is None:  # run-time weights [N, K]
-        row_sums, pairs = weight_row_sums(weights), maddubs_pairs(weights)
-    quantize = quantize_rows_asymmetric if plan.asymmetric else quantize_rows_symmetric
+        row_sums, pairs = weight_row_sums(weights).astype(np.int32), maddubs_pairs(weights)
     if plan.isa is not None:
-        q, a, a_row_sums, acc = int_gemm.scratch(plan.scratch)
-        w_packed, w_sums = plan.w_packed, plan.w_sums
+        a, acc = int_gemm.scratch(plan.scratch)
+        w_packed = plan.w_packed
         if w_packed is None:
             w_packed, w_sums = int_gemm.scratch(plan.weight_scratch)
             int_gemm.pack_columns_nk(weights, w_packed, w_sums)
-        quantize(x, q, plan.scaling, plan.offsets)  # [batch, K] float -> int8
-        int_gemm.exact_products(plan.isa, q, a, a_row_sums, w_packed, w_sums, acc)  # -> [batch, N] int32
-        acc = acc[:plan.geo.batch, :plan.geo.n]
+            col_term = column_term(w_sums, 128)
+        shift = 128  # a = q + 128 [Mp, Kp], the integer kernel's left operand
+        quantize_rows(x, a, plan.scaling, plan.offsets, plan.asymmetric, shift)  # [batch, K] float -> a
+        int_gemm.int8_gemm(plan.isa, a, w_packed, acc)  # -> [Mp, Np] Σ_k (q + 128) w, int32
     else:
         weights_t = plan.weights_t
         if weights_t is None:  # [N, K] -> [K, N]
             weights_t = plan.weights_buf
             np.copyto(weights_t, weights.T)
-        q, acc = plan.q_buf, plan.acc_buf
-        quantize(x, q, plan.scaling, plan.offsets)  # [batch, K] float -> int8 values
-        np.matmul(q, weights_t, out=acc)  # [batch, K] x [K, N] -> [batch, N], exact
+        a, acc, shift = plan.q_buf, plan.acc_buf, 0
+        quantize_rows(x, a, plan.scaling, plan.offsets, plan.asymmetric, shift)  # [batch, K] float -> q
+        np.matmul(a, weights_t, out=acc)  # [batch, K] x [K, N] -> [batch, N] Σ_k q w, exact
     if pairs[0].size:
-        maddubs_correction(acc, q, pairs[0], pairs[1])
-    hybrid_fc_output(acc, plan.scaling, plan.offsets, row_sums, plan.weight_scales, bias, out)
-    apply_activation(flat_out, plan.activation)
+        maddubs_correction(acc, a, pairs[0], pairs[1], shift)
+    clamp, low, high = plan.clamp  # RELU / RELU_N1_TO_1 / RELU6 applied in the epilogue
+    hybrid_fc_output(acc, col_term, plan.scaling, plan.offsets, row_sums, plan.weight_scales, bias, clamp, low, high,
+                     out)
+    if plan.activation in (ACT_TANH, ACT_SIGN_BIT):
+        apply_activation(flat_out, plan.activation)
 
 
 def _prepare_qd8(node: Node, geo: Geometry, x, w, bias, out) -> QD8Plan:
