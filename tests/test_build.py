@@ -135,7 +135,7 @@ def test_rebuilt_golden_model_computes_the_same():
     inputs = {0: ids, 1: np.ones((1, 16), np.int32), 2: np.zeros((1, 16), np.int32)}
 
     def run(content):
-        interp = litelens.Interpreter(model_content=content)
+        interp = litelens.Interpreter(model_content=content, preserve_all_tensors=True)
         interp.allocate_tensors()
         for index, value in inputs.items():
             interp.set_tensor(index, value)

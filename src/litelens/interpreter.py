@@ -1,8 +1,10 @@
 """``litelens.Interpreter``: a drop-in for the official Python ``Interpreter``.
 
 Tensor indices are the FlatBuffer's, so a tensor has the same number here and in the official
-interpreter. Every tensor gets its own buffer (no arena sharing), so with or without
-``preserve_all_tensors`` every intermediate is readable after ``invoke``.
+interpreter. Model inputs and outputs get their own buffers. Intermediates share one arena
+(``litelens.arena``) unless ``preserve_all_tensors=True``, which gives every tensor its own buffer so
+that every intermediate is readable after ``invoke``; ``get_tensor`` on a shared intermediate is an
+error, not a stale value.
 
 Life cycle: load (parse + validate the FlatBuffer, resolve every op, parse options) ->
 ``allocate_tensors`` (check the graph, run each op's Prepare in order, allocate outputs) ->
@@ -18,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from litelens.arena import Lifetime, aligned_bytes, arena_views, plan_offsets
 from litelens.errors import InputError, ModelError
 from litelens.flavors import FLAVORS, parse_flavor, resolve_path
 from litelens.model import ModelInfo, SubgraphInfo, load_model
@@ -102,6 +105,10 @@ class Interpreter:
     the ops it takes, the optimized kernels for the rest), their ARM64 variants, or a dict such as
     ``{"default": "reference", "SOFTMAX": "optimized", 21: "xnnpack"}`` to choose per op type or per
     op index (see ``litelens.flavors``).
+    ``preserve_all_tensors=True`` keeps every intermediate tensor readable after ``invoke`` (each gets
+    its own buffer); by default intermediates share an arena, as in the official interpreter.
+    ``num_threads`` > 1 lets big ops (matrix products, softmax) split their rows across threads, with
+    the same bits as one thread (``litelens.parallel``).
     ``max_tensor_bytes`` caps the memory the model's tensors may claim (a hostile model cannot make
     litelens allocate more).
     """
@@ -116,7 +123,10 @@ class Interpreter:
                 model_content = f.read()
         self.flavor = parse_flavor(flavor)
         self.preserve_all_tensors = preserve_all_tensors
-        self.num_threads = num_threads
+        if num_threads is not None and (isinstance(num_threads, bool) or not isinstance(num_threads, int)
+                                        or num_threads < -1):
+            raise ValueError(f"num_threads must be an integer >= -1 (or None), got {num_threads!r}")
+        self.num_threads = num_threads  # None and -1 (the official "let the runtime decide") mean 1
         self.max_tensor_bytes = int(max_tensor_bytes)
         self.model: ModelInfo = load_model(model_content)
         self.graph: SubgraphInfo = self.model.subgraphs[0]
@@ -124,6 +134,8 @@ class Interpreter:
         self._check_flavor_overrides()
         self._shapes: dict[int, tuple[int, ...]] = {t.index: t.shape for t in self.graph.tensors}
         self._arrays: dict[int, np.ndarray] = {}
+        self._shared: set[int] = set()  # intermediates living in the arena (not readable after invoke)
+        self.arena_bytes = 0
         self._steps: list[_Step] = []
         self._allocated = False
 
@@ -223,7 +235,8 @@ class Interpreter:
             )
         return count * t.dtype.itemsize
 
-    def _new_array(self, index: int, shape: tuple[int, ...], budget: list[int]) -> np.ndarray:
+    def _claim(self, index: int, shape: tuple[int, ...], budget: list[int]) -> None:
+        """Count a tensor's bytes against ``max_tensor_bytes`` (all tensors summed, shared or not)."""
         t = self.graph.tensors[index]
         if t.dtype is None:
             raise ModelError(f"tensor {index} '{t.name}' has type {t.type_name}, which litelens does not support")
@@ -234,11 +247,45 @@ class Interpreter:
                 f"tensor {index} '{t.name}' of shape {list(shape)} would bring the model's tensors to "
                 f"{budget[0]} bytes, over the cap of {self.max_tensor_bytes} (max_tensor_bytes)"
             )
+
+    def _own_array(self, index: int, shape: tuple[int, ...]) -> np.ndarray:
+        t = self.graph.tensors[index]
         try:
             return np.zeros(shape, dtype=t.dtype)
         except MemoryError:
             raise ModelError(f"tensor {index} '{t.name}' of shape {list(shape)}: out of memory allocating "
-                             f"{nbytes} bytes") from None
+                             f"{self._check_extent(index, shape)} bytes") from None
+
+    def _buffers(self, prepared: list[tuple[Node, Op, Any]]) -> tuple[dict[int, np.ndarray], set[int], int]:
+        """An array per non-constant tensor: model inputs and outputs (and, with
+        ``preserve_all_tensors``, every tensor) get their own; intermediates share one arena.
+        Returns the arrays, the tensors in the arena and its size in bytes."""
+        own = set(self.graph.inputs) | set(self.graph.outputs)
+        written = {t: i for i, (node, _, _) in enumerate(prepared) for t in (a.index for a in node.outputs)}
+        last_read = dict.fromkeys(written, -1)
+        for i, (node, _, _) in enumerate(prepared):
+            for arg in node.inputs:
+                if arg is not None and arg.index in last_read:
+                    last_read[arg.index] = i
+        arrays = {t: self._own_array(t, self._shapes[t]) for t in self.graph.inputs}
+        shared = []
+        for t, first in written.items():
+            if self.preserve_all_tensors or t in own:
+                arrays[t] = self._own_array(t, self._shapes[t])
+            else:
+                nbytes = self._check_extent(t, self._shapes[t])
+                shared.append(Lifetime(t, nbytes, first, max(first, last_read[t])))
+        if not shared:
+            return arrays, set(), 0
+        offsets, total = plan_offsets(shared)
+        try:
+            arena = aligned_bytes(total)
+        except MemoryError:
+            raise ModelError(f"out of memory allocating the {total}-byte activation arena") from None
+        layouts = {life.tensor: (self._shapes[life.tensor], self.graph.tensors[life.tensor].dtype)
+                   for life in shared}
+        arrays.update(arena_views(arena, offsets, layouts))
+        return arrays, {life.tensor for life in shared}, total
 
     def allocate_tensors(self) -> None:
         """Check the graph, run every op's Prepare in order and allocate every tensor.
@@ -253,23 +300,27 @@ class Interpreter:
                 if t != -1 and self.graph.tensors[t].data is not None:
                     self._check_extent(t, shapes[t])
         budget = [0]
-        arrays: dict[int, np.ndarray] = {}
-        for index in self.graph.inputs:
-            if index not in arrays:
-                arrays[index] = self._new_array(index, shapes[index], budget)
-        steps = []
+        for index in dict.fromkeys(self.graph.inputs):
+            self._claim(index, shapes[index], budget)
         self._shapes = shapes  # _tensor_arg reads the shapes being computed
         try:
-            for info, (op, options) in zip(self.graph.operators, self._ops):
-                steps.append(self._prepare_step(info, op, options, arrays, budget))
+            prepared = [self._prepare_node(info, op, options, budget)
+                        for info, (op, options) in zip(self.graph.operators, self._ops)]
+            arrays, shared, arena_bytes = self._buffers(prepared)
         except BaseException:
             self._shapes = graph_shapes
             raise
-        self._arrays = arrays
-        self._steps = steps
+        self._arrays, self._shared, self.arena_bytes = arrays, shared, arena_bytes
+        self._steps = [
+            _Step(node=node, op=op, params=params,
+                  inputs=[None if arg is None else self._value(arg.index, arrays) for arg in node.inputs],
+                  outputs=[arrays[arg.index] for arg in node.outputs])
+            for node, op, params in prepared
+        ]
         self._allocated = True
 
-    def _prepare_step(self, info, op: Op, options, arrays, budget) -> _Step:
+    def _prepare_node(self, info, op: Op, options, budget) -> tuple[Node, Op, Any]:
+        """The op's Node (its kernel path chosen) and Prepare's params; records its output shapes."""
         node = Node(
             index=info.index,
             opcode=info.opcode,
@@ -280,6 +331,7 @@ class Interpreter:
         )
         asked = self.flavor.for_op(info.index, info.opcode)
         node.arch = asked.arch
+        node.threads = max(1, self.num_threads or 1)
         try:
             node.flavor, node.xnnpack_note = resolve_path(asked, op, node)
             if node.flavor == "xnnpack":
@@ -310,15 +362,9 @@ class Interpreter:
                              f"output shapes for {len(info.outputs)} outputs")
         for t, shape in zip(info.outputs, output_shapes):
             self._shapes[t] = shape
-            arrays[t] = self._new_array(t, shape, budget)
+            self._claim(t, shape, budget)
         node.outputs = [self._tensor_arg(t) for t in info.outputs]
-        return _Step(
-            node=node,
-            op=op,
-            params=prepared.params,
-            inputs=[None if t == -1 else self._value(t, arrays) for t in info.inputs],
-            outputs=[arrays[t] for t in info.outputs],
-        )
+        return node, op, prepared.params
 
     def _value(self, index: int, arrays) -> np.ndarray:
         t = self.graph.tensors[index]
@@ -438,6 +484,11 @@ class Interpreter:
             return np.array(t.data)
         if index not in self._arrays:  # (a model's signature may name such a tensor as an output)
             raise ModelError(f"tensor {index} '{t.name}' has no value (no op computes it)")
+        if index in self._shared:
+            raise InputError(
+                f"tensor {index} '{t.name}' is an intermediate tensor: without preserve_all_tensors its "
+                "memory is reused by later ops, so its value does not survive invoke. Create the Interpreter "
+                "with preserve_all_tensors=True to read every tensor (or pass invoke an observer)")
         try:
             return self._arrays[index].copy()
         except MemoryError:

@@ -26,8 +26,8 @@ def _official(content: bytes, inputs: dict) -> dict:
     return run_official(content, inputs, "reference")
 
 
-def _allocated(content: bytes) -> litelens.Interpreter:
-    interp = litelens.Interpreter(model_content=content)
+def _allocated(content: bytes, preserve_all_tensors: bool = False) -> litelens.Interpreter:
+    interp = litelens.Interpreter(model_content=content, preserve_all_tensors=preserve_all_tensors)
     interp.allocate_tensors()
     return interp
 
@@ -232,7 +232,7 @@ def test_an_error_in_the_middle_of_the_graph_then_a_full_correct_run():
     ops = [Operator("ADD", [0, 1], [2], {}), Operator("GATHER", [2, 3], [4], {"axis": 0}),
            Operator("TANH", [4], [5])]
     content = build.graph(tensors, ops, inputs=[0, 1, 3], outputs=[5]).to_bytes()
-    interp = _allocated(content)
+    interp = _allocated(content, preserve_all_tensors=True)  # the intermediates are compared too
     a, b = RNG.standard_normal((2, 5, 3)).astype(np.float32)
     interp.set_tensor(0, a)
     interp.set_tensor(1, b)

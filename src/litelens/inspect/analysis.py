@@ -281,12 +281,12 @@ def inspect(model, float_model=None, *, text=None, inputs=None, flavor="referenc
     from litelens.interpreter import Interpreter
 
     content, label = _model_bytes(model)
-    interp = Interpreter(model_content=content, flavor=flavor)
+    interp = Interpreter(model_content=content, flavor=flavor, preserve_all_tensors=True)  # every tensor is read
     interp.allocate_tensors()
     twin, twin_label = None, None
     if float_model is not None:
         twin_content, twin_label = _model_bytes(float_model)
-        twin = Interpreter(model_content=twin_content)
+        twin = Interpreter(model_content=twin_content, preserve_all_tensors=True)
         twin.allocate_tensors()
     samples, note = input_samples(interp, text, inputs, seed, vocab)
     analysis = _Analysis(interp, twin)

@@ -84,6 +84,7 @@ class Node:
     version: int = 1
     arch: str = "x86_64"  # whose platform rules apply where the official kernels differ by platform
     xnnpack_note: str | None = None  # under the xnnpack flavor: why the delegate left this op alone
+    threads: int = 1  # the interpreter's num_threads: big ops may split rows (litelens.parallel)
 
     def error(self, message: str) -> ModelError:
         return ModelError(f"op {self.index} {self.opcode}: {message}")

@@ -1,0 +1,73 @@
+"""The activation arena: its plan never lets two live tensors overlap, and the Interpreter refuses to
+read a shared intermediate instead of returning a stale value."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import litelens
+from litelens.arena import ALIGNMENT, Lifetime, aligned_bytes, plan_offsets
+from litelens.goldens import golden_dir
+
+TINY_INT8 = golden_dir() / "models" / "mobilebert-tiny-int8.tflite"
+
+
+@st.composite
+def lifetimes(draw):
+    count = draw(st.integers(1, 40))
+    out = []
+    for t in range(count):
+        first = draw(st.integers(0, 30))
+        out.append(Lifetime(t, draw(st.integers(0, 5000)), first, first + draw(st.integers(0, 10))))
+    return out
+
+
+@given(lifetimes())
+@settings(max_examples=300, deadline=None)
+def test_tensors_alive_at_the_same_op_never_overlap(lives):
+    offsets, total = plan_offsets(lives)
+    assert set(offsets) == {life.tensor for life in lives}
+    for life in lives:
+        assert offsets[life.tensor] % ALIGNMENT == 0
+        assert offsets[life.tensor] + life.nbytes <= total
+    for a in lives:
+        for b in lives:
+            if a.tensor < b.tensor and a.first <= b.last and b.first <= a.last:  # both alive at some op
+                a0, b0 = offsets[a.tensor], offsets[b.tensor]
+                assert a0 + max(a.nbytes, 1) <= b0 or b0 + max(b.nbytes, 1) <= a0, (a, b, a0, b0)
+
+
+def test_a_chain_reuses_memory():
+    # op i reads tensor i-1 and writes tensor i: two buffers suffice however long the chain
+    lives = [Lifetime(t, 1000, t, t + 1) for t in range(50)]
+    _, total = plan_offsets(lives)
+    assert total == 2 * 1024
+
+
+def test_aligned_bytes():
+    buf = aligned_bytes(100)
+    assert buf.nbytes == 100 and buf.ctypes.data % ALIGNMENT == 0 and not buf.any()
+
+
+def _run(preserve: bool):
+    interp = litelens.Interpreter(model_path=TINY_INT8, preserve_all_tensors=preserve)
+    interp.allocate_tensors()
+    for d in interp.get_input_details():  # token ids 0..1, segment 0..1, mask 1 / 0: valid everywhere
+        interp.set_tensor(d["index"], (np.arange(np.prod(d["shape"])) % 2).reshape(d["shape"]).astype(d["dtype"]))
+    interp.invoke()
+    return interp
+
+
+def test_intermediates_share_an_arena_unless_preserved():
+    plain, kept = _run(False), _run(True)
+    outputs = [d["index"] for d in plain.get_output_details()]
+    for index in outputs:
+        assert np.array_equal(plain.get_tensor(index), kept.get_tensor(index))
+    intermediate = plain.graph.operators[0].outputs[0]
+    assert intermediate not in outputs
+    with pytest.raises(litelens.InputError, match="preserve_all_tensors=True"):
+        plain.get_tensor(intermediate)
+    kept.get_tensor(intermediate)  # readable
+    every = sum(a.nbytes for i, a in kept._arrays.items() if i not in kept.graph.inputs and i not in outputs)
+    assert 0 < plain.arena_bytes < every / 4, (plain.arena_bytes, every)
+    assert kept.arena_bytes == 0
