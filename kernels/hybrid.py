@@ -35,6 +35,7 @@ import numpy as np
 
 from litelens.kernels.config import jit
 from litelens.kernels.fixedpoint import INT32_MAX, INT32_MIN, wrap_int32
+from litelens.kernels.int_gemm import int8_gemm
 from litelens.kernels.lut import eigen_tanhf, float_to_int32, round_half_away
 
 # Fused activations (schema ActivationFunctionType) as the hybrid path applies them.
@@ -196,11 +197,12 @@ def neon_minmax(x, r):
 
 # ---------------------------------------------------------------- row quantization
 #
-# Per row r of x [rows, K]: the range (one vectorizable pass over the float bits), the scale, then
-# one vectorizable pass over the blocks of 8 (RoundToNearest) and a scalar tail (std::round). The
-# row functions write q + ``shift``, so the integer product can take the codes moved to 0..255
-# (shift 128) directly. They index [r, k] rather than take row views: a view costs two atomic
-# reference-count updates, as much as quantizing a short row.
+# Per row r of x [rows, K]: the range (one vectorizable pass over the float bits), the scale (scalar
+# helpers), then one vectorizable pass over the blocks of 8 (RoundToNearest) and a scalar tail
+# (std::round). The codes are written as q + ``shift``, so the integer product can take them moved to
+# 0..255 (shift 128) directly. The helpers that take arrays index [r, k] rather than take row views
+# and are inlined into quantize_rows's one row loop: a row view, or an inlined helper with several
+# exits, makes Numba update atomic reference counts per row - as costly as quantizing a short row.
 
 _KEY_MASK = 0x7FFFFFFF
 _KEY_POS_INF = 0x7F800000  # order key of +inf; a NaN with the sign bit clear has a larger key
@@ -313,56 +315,29 @@ def quantize_block_asymmetric(x, q, r, inv, zp, body, shift, bounded):
         q[r, k] = c if h > _F_NEG_TWO_POW_31 else code_low  # NaN too
 
 
-@jit(error_model="numpy", inline="always")  # division by zero gives inf/NaN, as in C; inlined
-def quantize_row_symmetric(x, bits, q, r, shift, cell, cell_f):
-    """``NeonSymmetricQuantizeFloats`` for row r: q[r, :K] = q + shift; returns the scaling factor.
-
-    range = max(|min|, |max|) (std::minmax_element); range 0 -> q = 0, scale 1; else
-    scale = range / 127, inv = 127 / range (float32), q = clamp(RoundToNearest(x * inv), -127, 127) on
-    full blocks of 8 and clamp(int32(std::round(inv * x)), -127, 127) on the rest.
-    """
-    k_size = x.shape[1]
-    no_nan, lo, hi = row_min_max(bits, r, cell, cell_f)
-    if not no_nan:
-        lo, hi = std_minmax(x, r, 0)
+@jit(error_model="numpy")  # division by zero gives inf/NaN, as in C
+def symmetric_scale(lo, hi):
+    """``NeonSymmetricQuantizeFloats``'s scale of a row with extremes lo, hi (std::minmax_element):
+    (scaling factor, inverse, range). range = max(|min|, |max|); range 0 means q = 0 and scaling 1;
+    else scaling = range / 127 and inv = 127 / range in float32."""
     a_lo, a_hi = abs(lo), abs(hi)
     value_range = a_hi if a_lo < a_hi else a_lo  # std::max(|min|, |max|)
     if value_range == np.float32(0.0):
-        for k in range(k_size):
-            q[r, k] = shift
-        return np.float32(1.0)
-    inv = np.float32(_F127 / value_range)
-    body = k_size & ~7
-    quantize_block_symmetric(x, q, r, inv, body, shift, products_bounded(no_nan, lo, hi, inv))
-    for k in range(body, k_size):
-        q[r, k] = min(127, max(-127, float_to_int32(round_half_away(np.float32(inv * x[r, k]))))) + shift
-    return np.float32(value_range / _F127)
+        return np.float32(1.0), np.float32(0.0), value_range
+    return np.float32(value_range / _F127), np.float32(_F127 / value_range), value_range
 
 
-@jit(error_model="numpy", inline="always")  # division by zero gives inf/NaN, as in C; inlined
-def quantize_row_asymmetric(x, bits, q, r, shift, cell, cell_f):
-    """``NeonAsymmetricQuantizeFloats`` for row r: q[r, :K] = q + shift; returns (scaling, zero point).
+@jit(error_model="numpy")  # division by zero gives inf/NaN, as in C
+def asymmetric_scale(rmin, rmax):
+    """``NeonAsymmetricQuantizeFloats``'s scale of a row with NeonMinMax range (rmin, rmax) (capped at
+    0; equal means q = 0, scaling 1, zero point 0): (scaling factor, zero point, inverse).
 
-    (rmin, rmax) = NeonMinMax (capped at 0); equal -> q = 0, scale 1, offset 0. Else, in double:
-    scale = float32(rmax - rmin) / 255, zero point from whichever end has the smaller error, nudged to
-    [-128, 127] and rounded half away; scaling = float(scale), inv = float(1.0 / double(scaling)).
-    q = clamp(RoundToNearest(x * inv) + zp, -128, 127) on full blocks of 8, and
-    clamp(int32(float(zp) + std::round(inv * x)), -128, 127) on the rest, where the wheel's compiled
-    conversion saturates: a NaN gives 0, +inf 127 and -inf -128 (measured; inv * x is infinite when
-    1 / scale overflows, for ranges below about 1e-36. The symmetric tail's conversion gives
-    INT32_MIN for all three).
+    In double: scale = float32(rmax - rmin) / 255, zero point from whichever end has the smaller
+    error, nudged to [-128, 127] and rounded half away; scaling = float(scale), inv = float(1.0 /
+    double(scaling)) (0 when scaling is 0).
     """
-    k_size = x.shape[1]
-    no_nan, lo, hi = row_min_max(bits, r, cell, cell_f)
-    if no_nan:
-        rmin = lo if lo < np.float32(0.0) else np.float32(0.0)
-        rmax = hi if np.float32(0.0) < hi else np.float32(0.0)
-    else:
-        rmin, rmax = neon_minmax(x, r)
     if rmin == rmax:
-        for k in range(k_size):
-            q[r, k] = shift
-        return np.float32(1.0), 0
+        return np.float32(1.0), 0, np.float32(0.0)
     scale = np.float64(np.float32(rmax - rmin)) / 255.0
     lo_scaled = np.float64(rmin) / scale
     hi_scaled = np.float64(rmax) / scale
@@ -379,10 +354,24 @@ def quantize_row_asymmetric(x, bits, q, r, shift, cell, cell_f):
         zp = double_to_int8_x86(round_half_away(zp_double))
     sf = np.float32(scale)
     inv = np.float32(0.0) if sf == np.float32(0.0) else np.float32(1.0 / np.float64(sf))
-    body = k_size & ~7
-    quantize_block_asymmetric(x, q, r, inv, zp, body, shift, products_bounded(no_nan, lo, hi, inv))
+    return sf, zp, inv
+
+
+@jit(inline="always")
+def symmetric_tail(x, q, r, inv, body, shift):
+    """q[r, k] = shift + clamp(int32(std::round(inv * x)), -127, 127) for k >= body (the conversion
+    gives INT32_MIN for NaN and +-inf)."""
+    for k in range(body, x.shape[1]):
+        q[r, k] = min(127, max(-127, float_to_int32(round_half_away(np.float32(inv * x[r, k]))))) + shift
+
+
+@jit(inline="always")
+def asymmetric_tail(x, q, r, inv, zp, body, shift):
+    """q[r, k] = shift + clamp(int32(float(zp) + std::round(inv * x)), -128, 127) for k >= body, where
+    the wheel's compiled conversion saturates: a NaN gives 0, +inf 127 and -inf -128 (measured; inv * x
+    is infinite when 1 / scale overflows, for ranges below about 1e-36)."""
     zp_f = np.float32(zp)
-    for k in range(body, k_size):
+    for k in range(body, x.shape[1]):
         t = np.float32(zp_f + np.float32(round_half_away(np.float32(inv * x[r, k]))))
         if np.isnan(t):
             q[r, k] = shift
@@ -390,28 +379,55 @@ def quantize_row_asymmetric(x, bits, q, r, shift, cell, cell_f):
         t = t if t < np.float32(127.0) else np.float32(127.0)  # saturating: +inf gives 127
         t = t if t > np.float32(-128.0) else np.float32(-128.0)
         q[r, k] = np.int32(t) + shift
-    return sf, zp
 
 
 @jit
 def quantize_rows(x, q, scaling, offsets, asymmetric, shift):
-    """``BatchQuantizeFloats`` (asymmetric or symmetric) of every row of x into q + ``shift``.
+    """``BatchQuantizeFloats`` of every row of x into q + ``shift``: ``NeonAsymmetricQuantizeFloats``
+    or ``NeonSymmetricQuantizeFloats`` per row (the scales: :func:`asymmetric_scale`,
+    :func:`symmetric_scale`; the codes: RoundToNearest on full blocks of 8, :func:`quantize_block_asymmetric`
+    / :func:`quantize_block_symmetric`, std::round on the rest).
 
     x [rows, K] float32 (C-contiguous) -> q [rows, >= K] (any numeric dtype), scaling [rows] float32,
     offsets [rows] int32 (0 when symmetric). Columns of q past K are set to 0 (the zero padding
-    ``int_gemm.int8_gemm`` needs when q is its shifted left operand).
+    ``int_gemm.int8_gemm`` needs when q is its shifted left operand). Array-handling helpers are
+    inlined and end in one place: anything else makes Numba count references per row.
     """
     rows, k_size = x.shape
+    body = k_size & ~7
     bits = x.view(np.int32)
     cell = np.zeros(2, np.int32)
     cell_f = cell.view(np.float32)
-    shift32 = np.int32(shift)
+    shift = np.int32(shift)
     for r in range(rows):
+        no_nan, lo, hi = row_min_max(bits, r, cell, cell_f)
         if asymmetric:
-            scaling[r], offsets[r] = quantize_row_asymmetric(x, bits, q, r, shift32, cell, cell_f)
+            if no_nan:
+                rmin = lo if lo < np.float32(0.0) else np.float32(0.0)
+                rmax = hi if np.float32(0.0) < hi else np.float32(0.0)
+            else:
+                rmin, rmax = neon_minmax(x, r)
+            sf, zp, inv = asymmetric_scale(rmin, rmax)
+            zero_row = rmin == rmax
         else:
-            scaling[r] = quantize_row_symmetric(x, bits, q, r, shift32, cell, cell_f)
-            offsets[r] = 0
+            if not no_nan:
+                lo, hi = std_minmax(x, r, 0)
+            sf, inv, value_range = symmetric_scale(lo, hi)
+            zp = 0
+            zero_row = value_range == np.float32(0.0)
+        scaling[r] = sf
+        offsets[r] = zp
+        if zero_row:
+            for k in range(k_size):
+                q[r, k] = shift
+        else:
+            bounded = products_bounded(no_nan, lo, hi, inv)
+            if asymmetric:
+                quantize_block_asymmetric(x, q, r, inv, zp, body, shift, bounded)
+                asymmetric_tail(x, q, r, inv, zp, body, shift)
+            else:
+                quantize_block_symmetric(x, q, r, inv, body, shift, bounded)
+                symmetric_tail(x, q, r, inv, body, shift)
         for k in range(k_size, q.shape[1]):
             q[r, k] = 0
 
@@ -459,6 +475,7 @@ def maddubs_correction(acc, q, pair_n, pair_k, shift):
                 acc[b, n] = wrap_int32(np.int64(acc[b, n]) + 256 * v)
 
 
+@jit
 def activation_clamp(activation):
     """(clamp, low, high) for :func:`hybrid_fc_output`: RELU, RELU_N1_TO_1 and RELU6 as
     :func:`apply_activation` computes them are v = high if high < v else v, then v if low < v else low
@@ -538,6 +555,34 @@ def apply_activation(out, activation):
         else:  # SIGN_BIT
             v = one if math.copysign(1.0, v) < 0.0 else zero
         out[i] = v
+
+
+@jit
+def hybrid_fully_connected(isa, x, a, w_packed, acc, col_term, row_sums, pair_n, pair_k, weight_scales, bias,
+                           asymmetric, activation, scaling, offsets, out):
+    """EvalHybridDense (fully_connected.cc) on the integer kernel, in one call.
+
+    x [batch, K] float32 -> out [batch, N] float32. An all-zero input (NeonIsZeroVector over the whole
+    input) gives activation(bias). Else each row is quantized into a = q + 128 (``int_gemm.a_spec``
+    layout, uint8 or int16), ``int_gemm.int8_gemm`` gives acc [Mp, Np] = Σ_k (q + 128) w against the
+    packed weights, the maddubs sign wrap is applied for the (n, k) pairs of -128 weights, and
+    :func:`hybrid_fc_output` scales back with ``col_term`` = -128 Σ_k w (int32 [N]) and the
+    SseReductionSumVector row sums (int32 [N]). scaling / offsets [batch] receive the per-row input
+    scale and zero point.
+    """
+    flat_out = out.reshape(-1)
+    if is_zero_vector_x86(x.reshape(-1)):  # the whole input, not per row
+        fill_rows(bias, out)
+        apply_activation(flat_out, activation)
+        return
+    quantize_rows(x, a, scaling, offsets, asymmetric, 128)  # [batch, K] float -> [Mp, Kp] q + 128
+    int8_gemm(isa, a, w_packed, acc)  # -> [Mp, Np] int32
+    if pair_n.size:
+        maddubs_correction(acc, a, pair_n, pair_k, 128)
+    clamp, low, high = activation_clamp(activation)
+    hybrid_fc_output(acc, col_term, scaling, offsets, row_sums, weight_scales, bias, clamp, low, high, out)
+    if activation == ACT_TANH or activation == ACT_SIGN_BIT:
+        apply_activation(flat_out, activation)
 
 
 # ---------------------------------------------------------------- BATCH_MATMUL

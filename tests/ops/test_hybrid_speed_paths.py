@@ -275,7 +275,9 @@ def test_fc_minus_128_weights_and_runtime_weights_match_official(integer_kernel,
 _NO_JIT_SCRIPT = r"""
 import sys
 import numpy as np
-from litelens.kernels.hybrid import activation_clamp, column_term, hybrid_fc_output, quantize_rows
+from litelens.kernels import int_gemm
+from litelens.kernels.hybrid import (activation_clamp, column_term, hybrid_fc_output, hybrid_fully_connected,
+                                     maddubs_pairs, quantize_rows, weight_row_sums)
 x = np.load(sys.argv[1])
 out = {}
 for asym in (True, False):
@@ -289,12 +291,24 @@ for asym in (True, False):
     hybrid_fc_output(acc, column_term(w_sums, 128), sf, zp, np.arange(5, dtype=np.int32) * 1000 - 2000,
                      np.full(5, 0.01, np.float32), np.ones(5, np.float32), *activation_clamp(3), y)
     out[f"q{asym}"], out[f"sf{asym}"], out[f"zp{asym}"], out[f"y{asym}"] = q, sf, zp, y
+    # the whole FC on the integer kernel (NumPy tiles in the AVX2 layout without JIT)
+    isa, (n, k) = int_gemm.ISA, (7, x.shape[1])
+    w = (np.arange(n * k).reshape(n, k) * 37 % 255 - 128).astype(np.int8)  # -128 included
+    a = np.zeros(int_gemm.a_spec(len(x), k, isa)[1], int_gemm.A_DTYPE[isa])
+    acc = np.zeros(int_gemm.acc_spec(len(x), n, isa)[1], np.int32)
+    pair_n, pair_k = maddubs_pairs(w)
+    y = np.zeros((len(x), n), np.float32)
+    hybrid_fully_connected(isa, x, a, int_gemm.pack_columns(w, isa), acc, column_term(int_gemm.column_sums(w), 128),
+                           weight_row_sums(w).astype(np.int32), pair_n, pair_k, np.full(n, 0.02, np.float32),
+                           np.arange(n, dtype=np.float32), asym, 4, sf, zp, y)  # TANH
+    out[f"fc{asym}"] = y
 np.savez(sys.argv[2], **out)
 """
 
 
 def test_kernels_run_as_plain_python(tmp_path):
-    """NUMBA_DISABLE_JIT=1 runs the same quantizer and epilogue and gives the same bits."""
+    """NUMBA_DISABLE_JIT=1 runs the same quantizer, epilogue and whole integer-kernel FC (TANH, -128
+    weights) and gives the same bits."""
     x = stress_rows(24, np.random.default_rng(2), random_rows=10)
     np.save(tmp_path / "x.npy", x)
     results = {}

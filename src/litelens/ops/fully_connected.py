@@ -38,8 +38,8 @@ from litelens.kernels.gemm import exact_float_dtype, max_abs_offset_value
 from litelens.kernels.requantize_simd import is_bounded
 from litelens.kernels.xnnpack_dynamic import qd8_output, quantize_rows_qd8
 from litelens.kernels.hybrid import (ACT_SIGN_BIT, ACT_TANH, activation_clamp, apply_activation, column_term,
-                                     fill_rows, hybrid_fc_output, is_zero_vector_x86, maddubs_correction,
-                                     maddubs_pairs, quantize_rows, weight_row_sums)
+                                     fill_rows, hybrid_fc_output, hybrid_fully_connected, is_zero_vector_x86,
+                                     maddubs_correction, maddubs_pairs, quantize_rows, weight_row_sums)
 from litelens.ops.activation_fn import (ACTIVATION_NAMES, NONE, RELU, RELU6, RELU_N1_TO_1, SIGN_BIT, TANH,
                                        float_activation_bounds, quantized_activation_range)
 from litelens.ops.base import Node, Op, Prepared, TensorArg
@@ -598,11 +598,6 @@ def _hybrid_int8_plan(geo: Geometry, w: TensorArg, opts: FullyConnectedOptions, 
 
 def _eval_hybrid(plan: HybridPlan, x: np.ndarray, weights: np.ndarray, bias: np.ndarray, out: np.ndarray) -> None:
     """EvalHybridDense: bias, zero-input shortcut, row quantization, int dot products, float epilogue."""
-    flat_out = out.reshape(-1)
-    if is_zero_vector_x86(x.reshape(-1)):  # the whole input, not per row
-        fill_rows(bias, out)
-        apply_activation(flat_out, plan.activation)
-        return
     row_sums, pairs, col_term = plan.row_sums, plan.pairs, plan.column_term
     if row_sums is None:  # run-time weights [N, K]
         row_sums, pairs = weight_row_sums(weights).astype(np.int32), maddubs_pairs(weights)
@@ -613,19 +608,24 @@ def _eval_hybrid(plan: HybridPlan, x: np.ndarray, weights: np.ndarray, bias: np.
             w_packed, w_sums = int_gemm.scratch(plan.weight_scratch)
             int_gemm.pack_columns_nk(weights, w_packed, w_sums)
             col_term = column_term(w_sums, 128)
-        shift = 128  # a = q + 128 [Mp, Kp], the integer kernel's left operand
-        quantize_rows(x, a, plan.scaling, plan.offsets, plan.asymmetric, shift)  # [batch, K] float -> a
-        int_gemm.int8_gemm(plan.isa, a, w_packed, acc)  # -> [Mp, Np] Σ_k (q + 128) w, int32
-    else:
-        weights_t = plan.weights_t
-        if weights_t is None:  # [N, K] -> [K, N]
-            weights_t = plan.weights_buf
-            np.copyto(weights_t, weights.T)
-        a, acc, shift = plan.q_buf, plan.acc_buf, 0
-        quantize_rows(x, a, plan.scaling, plan.offsets, plan.asymmetric, shift)  # [batch, K] float -> q
-        np.matmul(a, weights_t, out=acc)  # [batch, K] x [K, N] -> [batch, N] Σ_k q w, exact
+        hybrid_fully_connected(plan.isa, x, a, w_packed, acc, col_term, row_sums, pairs[0], pairs[1],
+                               plan.weight_scales, bias, plan.asymmetric, plan.activation, plan.scaling,
+                               plan.offsets, out)  # [batch, K] -> [batch, N]
+        return
+    flat_out = out.reshape(-1)
+    if is_zero_vector_x86(x.reshape(-1)):  # the whole input, not per row
+        fill_rows(bias, out)
+        apply_activation(flat_out, plan.activation)
+        return
+    weights_t = plan.weights_t
+    if weights_t is None:  # [N, K] -> [K, N]
+        weights_t = plan.weights_buf
+        np.copyto(weights_t, weights.T)
+    q, acc = plan.q_buf, plan.acc_buf
+    quantize_rows(x, q, plan.scaling, plan.offsets, plan.asymmetric, 0)  # [batch, K] float -> q
+    np.matmul(q, weights_t, out=acc)  # [batch, K] x [K, N] -> [batch, N] Σ_k q w, exact
     if pairs[0].size:
-        maddubs_correction(acc, a, pairs[0], pairs[1], shift)
+        maddubs_correction(acc, q, pairs[0], pairs[1], 0)
     clamp, low, high = plan.clamp  # RELU / RELU_N1_TO_1 / RELU6 applied in the epilogue
     hybrid_fc_output(acc, col_term, plan.scaling, plan.offsets, row_sums, plan.weight_scales, bias, clamp, low, high,
                      out)
