@@ -89,17 +89,40 @@ def fully_connected_float(x, weights_t, bias, act_min, act_max, out):
 
 
 @jit
-def fully_connected_int8_terms(isa, x, a, row_sums, w_packed, w_sums, acc, bias, x_offset, w_offset,
-                               column_term, row_term):
-    """The int32 product and the terms of :func:`fully_connected_int8`, without requantizing."""
-    batch, k_size = x.shape
-    offset_rows(x, a, row_sums, w_offset != 0)
-    int8_gemm(isa, a, w_packed, acc)
+def fully_connected_int8_columns(w_sums, bias, x_offset, w_offset, k_size, column_term):
+    """column_term[n] = wrap32((x_offset - 128) Σ_k w[n, k] + K x_offset w_offset + bias[n]), [N]."""
     constant = np.int64(k_size) * x_offset * w_offset
     for n in range(w_sums.size):
         column_term[n] = wrap_int32((x_offset - 128) * w_sums[n] + constant + bias[n])
-    for m in range(batch):
+
+
+@jit
+def fully_connected_int8_rows(isa, x, a, row_sums, w_packed, acc, w_offset, row_term):
+    """acc = Σ_k (x + 128) w for the rows of x ([rows, K] -> [rows padded, Np]) and
+    row_term[m] = wrap32(w_offset Σ_k x[m, k]); a, row_sums, acc, row_term are this block's rows."""
+    offset_rows(x, a, row_sums, w_offset != 0)
+    int8_gemm(isa, a, w_packed, acc)
+    for m in range(x.shape[0]):
         row_term[m] = wrap_int32(w_offset * row_sums[m])
+
+
+@jit
+def fully_connected_int8_terms(isa, x, a, row_sums, w_packed, w_sums, acc, bias, x_offset, w_offset,
+                               column_term, row_term):
+    """The int32 product and the terms of :func:`fully_connected_int8`, without requantizing."""
+    fully_connected_int8_columns(w_sums, bias, x_offset, w_offset, x.shape[1], column_term)
+    fully_connected_int8_rows(isa, x, a, row_sums, w_packed, acc, w_offset, row_term)
+
+
+@jit
+def fully_connected_int8_block(isa, x, a, row_sums, w_packed, acc, w_offset, scale, out_zp, qmin, qmax,
+                               bounded, column_term, row_term, out):
+    """Rows of :func:`fully_connected_int8` once ``column_term`` is known: x, a, row_sums, acc,
+    row_term and out hold one block of rows (a thread's share; ``litelens.parallel``)."""
+    if out.strides[1] != 1 or acc.shape[0] < x.shape[0] or acc.shape[1] < out.shape[1] or scale.size < acc.shape[1]:
+        raise ValueError("fully_connected_int8_block: the output needs contiguous rows and acc / scale the padded shape")
+    fully_connected_int8_rows(isa, x, a, row_sums, w_packed, acc, w_offset, row_term)
+    requantize_rows_double(acc, column_term, row_term, scale, out_zp, qmin, qmax, bounded, out)
 
 
 @jit

@@ -174,27 +174,46 @@ def acc_spec(m: int, n: int, isa: int, tag: str = "acc") -> tuple:
 class _ThreadScratch(threading.local):
     def __init__(self):
         self.buffers: dict[tuple, np.ndarray] = {}
+        self.nbytes = 0
 
 
 _SCRATCH = _ThreadScratch()
+
+# Work buffers a thread keeps between Evals. Past this, the buffers of other shapes are dropped (and
+# made again if asked for), so running many models or sequence lengths in one process does not grow
+# without bound.
+SCRATCH_KEEP_BYTES = 64 << 20
 
 
 def scratch(specs: tuple) -> tuple:
     """Work buffers for one Eval, shared by every op of every interpreter run on this thread.
 
-    ``specs`` is a tuple of (tag, shape, dtype); the same spec always gives the same zero-initialised
-    array on one thread (ops run one after another), so a model with 363 FULLY_CONNECTED ops keeps a
-    few hundred kilobytes of accumulators hot in cache instead of 80 MB cold. Contents are not kept
-    between Evals: kernels overwrite what they read (``offset_rows`` also zeroes a's k padding).
+    ``specs`` is a tuple of (tag, shape, dtype); the same spec gives the same zero-initialised array on
+    one thread (ops run one after another) while it stays cached, so a model with 363 FULLY_CONNECTED
+    ops keeps a few hundred kilobytes of accumulators hot in cache instead of 80 MB cold. Contents are
+    not kept between Evals: kernels overwrite what they read (``offset_rows`` also zeroes a's k
+    padding).
     """
-    buffers = _SCRATCH.buffers
-    out = []
-    for spec in specs:
-        buf = buffers.get(spec)
-        if buf is None:
-            buf = buffers[spec] = np.zeros(spec[1], spec[2])
-        out.append(buf)
-    return tuple(out)
+    state = _SCRATCH
+    buffers = state.buffers
+    missing = [spec for spec in specs if spec not in buffers]
+    if missing:
+        need = sum(int(np.prod(spec[1], dtype=np.int64)) * spec[2].itemsize for spec in missing)
+        if state.nbytes + need > SCRATCH_KEEP_BYTES:  # drop every buffer this Eval does not use
+            keep = {spec: buffers[spec] for spec in specs if spec in buffers}
+            buffers.clear()
+            buffers.update(keep)
+            state.nbytes = sum(b.nbytes for b in keep.values())
+        for spec in missing:
+            buffers[spec] = np.zeros(spec[1], spec[2])
+            state.nbytes += buffers[spec].nbytes
+    return tuple(buffers[spec] for spec in specs)
+
+
+def release_scratch() -> None:
+    """Drop this thread's work buffers (they are made again when next asked for)."""
+    _SCRATCH.buffers.clear()
+    _SCRATCH.nbytes = 0
 
 
 # ---------------------------------------------------------------- the micro-kernel

@@ -24,6 +24,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--flavor", default="reference", help="whose kernels to reproduce: reference (BUILTIN_REF), optimized "
                    "(BUILTIN_WITHOUT_DEFAULT_DELEGATES), xnnpack (the default AUTO path), optimized-arm64, "
                    "xnnpack-arm64, or per-op overrides like 'reference,SOFTMAX=optimized' (default: reference)")
+    p.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="threads for the big ops (matrix products split by rows; same bits as one thread; "
+                   "default: 1)")
     p.add_argument("-v", "--verbose", action="count", default=0,
                    help="trace every op as it runs: -v one line per op, -vv also the dtype, shape and range of "
                    "each output, -vvv also its first values")
@@ -36,7 +39,9 @@ def main(args: argparse.Namespace) -> int:
     import litelens
     from litelens.inputs import file_inputs, fill_inputs, text_inputs
 
-    interp = litelens.Interpreter(model_path=args.model, flavor=args.flavor)
+    if args.threads < 1:
+        raise litelens.InputError(f"--threads must be at least 1, got {args.threads}")
+    interp = litelens.Interpreter(model_path=args.model, flavor=args.flavor, num_threads=args.threads)
     interp.allocate_tensors()
     if args.text is not None:
         inputs = text_inputs(interp, args.text, args.vocab)

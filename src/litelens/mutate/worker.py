@@ -166,17 +166,13 @@ def self_test(what: str) -> tuple[str, str, str]:
 def forget_scratch() -> None:
     """Drop the int8 GEMM's per-thread work buffers between cases.
 
-    ``int_gemm.scratch`` keeps one buffer per distinct (shape, dtype) for the life of the thread; across
-    thousands of models of random shapes they would fill the worker's address space and turn later cases
-    into MemoryErrors that are not theirs. (Each model's own need is counted against max_tensor_bytes.)
+    ``int_gemm.scratch`` keeps up to 64 MB of buffers per thread; under the worker's small address-space
+    limit even that could turn a later case's allocation into a MemoryError that is not its own. (Each
+    model's own need is counted against max_tensor_bytes.)
     """
-    try:
-        from litelens.kernels import int_gemm
-    except ImportError:
-        return
-    buffers = getattr(getattr(int_gemm, "_SCRATCH", None), "buffers", None)
-    if isinstance(buffers, dict):
-        buffers.clear()
+    from litelens.kernels import int_gemm
+
+    int_gemm.release_scratch()
 
 
 def limit_memory(megabytes: int) -> None:

@@ -31,9 +31,11 @@ import numpy as np
 from litelens.kernels import int_gemm
 from litelens.kernels.fixedpoint import quantize_multiplier
 from litelens.kernels.fully_connected import (REQUANT_FP32, REQUANT_SINGLE, REQUANT_TIES_UP_DOUBLE,
-                                              fully_connected_float, fully_connected_int8, fully_connected_int8_path,
+                                              fully_connected_float, fully_connected_int8, fully_connected_int8_block,
+                                              fully_connected_int8_columns, fully_connected_int8_path,
                                               requantize_double)
 from litelens.kernels.requantize_paths import requantize_rows_fixedpoint, requantize_rows_fp32
+from litelens.kernels.float_tile import TILE_ROWS as F32_TILE_ROWS
 from litelens.kernels.gemm import exact_float_dtype, max_abs_offset_value
 from litelens.kernels.requantize_simd import is_bounded
 from litelens.kernels.xnnpack_dynamic import qd8_output, quantize_rows_qd8
@@ -44,6 +46,7 @@ from litelens.ops.activation_fn import (ACTIVATION_NAMES, NONE, RELU, RELU6, REL
                                        float_activation_bounds, quantized_activation_range)
 from litelens.ops.base import Node, Op, Prepared, TensorArg
 from litelens.ops.registry import register
+from litelens.parallel import FLOAT32_MACS_PER_NS, INT8_MACS_PER_NS, row_parts, run_parts
 
 FLOAT32_MAX = np.float32(np.finfo(np.float32).max)
 # CalculateActivationRange<float> (kernel_util.h): NONE is [lowest, max], so +-inf clamps to +-FLT_MAX.
@@ -80,6 +83,7 @@ class FloatPlan:
     zero_bias: np.ndarray  # float32 [N], used when there is no bias
     act_min: np.float32
     act_max: np.float32
+    parts: tuple = ((0, 0),)  # row ranges run on separate threads (litelens.parallel)
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,7 @@ class Int8Plan:
     scratch: tuple
     weight_scratch: tuple
     requant: Requant | None = None  # None: the reference double requantization
+    parts: tuple = ((0, 0),)  # row ranges run on separate threads (reference requantization only)
 
 
 @dataclass(frozen=True)
@@ -288,7 +293,9 @@ class FullyConnected(Op):
                 w_packed, w_sums = int_gemm.scratch(plan.weight_scratch)
                 int_gemm.pack_columns_nk(inputs[1], w_packed, w_sums)
             rq = plan.requant
-            if rq is None:
+            if len(plan.parts) > 1:
+                _int8_in_parts(plan, x, a, row_sums, w_packed, w_sums, acc, bias, column_term, row_term, out)
+            elif rq is None:
                 fully_connected_int8(plan.isa, x, a, row_sums, w_packed, w_sums, acc, bias, plan.input_offset,
                                      plan.weights_offset, plan.scale, plan.output_zero_point, plan.qmin, plan.qmax,
                                      plan.bounded, column_term, row_term, out)
@@ -308,7 +315,11 @@ class FullyConnected(Op):
             if weights_t is None:  # [N, K] -> [K, N]
                 weights_t = plan.weights_buf
                 np.copyto(weights_t, inputs[1].T)
-            fully_connected_float(x, weights_t, bias, plan.act_min, plan.act_max, out)
+            if len(plan.parts) == 1:
+                fully_connected_float(x, weights_t, bias, plan.act_min, plan.act_max, out)
+            else:  # [rows, K] x [K, N] -> [rows, N] per thread
+                run_parts(lambda r0, r1: fully_connected_float(x[r0:r1], weights_t, bias, plan.act_min,
+                                                               plan.act_max, out[r0:r1]), plan.parts)
             return
         np.add(x, plan.input_offset, out=plan.input_buf, dtype=plan.input_buf.dtype)
         weights_t = plan.weights_t
@@ -327,6 +338,22 @@ class FullyConnected(Op):
             return
         requantize_double(plan.acc_buf, bias, plan.scale, plan.output_zero_point, plan.qmin, plan.qmax,
                           plan.wrap32, out)
+
+
+def _int8_in_parts(plan: Int8Plan, x, a, row_sums, w_packed, w_sums, acc, bias, column_term, row_term, out) -> None:
+    """:func:`fully_connected_int8` with its rows split across threads: the column terms first, then
+    each thread its own rows of a, acc, the row terms and the output (the last block also takes the
+    padding rows of the scratch buffers)."""
+    fully_connected_int8_columns(w_sums, bias, plan.input_offset, plan.weights_offset, plan.geo.k, column_term)
+    last = plan.parts[-1][1]
+
+    def block(r0: int, r1: int) -> None:
+        p1 = a.shape[0] if r1 == last else r1  # [r0, r1) of x and out; [r0, p1) of the padded buffers
+        fully_connected_int8_block(plan.isa, x[r0:r1], a[r0:p1], row_sums[r0:p1], w_packed, acc[r0:p1],
+                                   plan.weights_offset, plan.scale, plan.output_zero_point, plan.qmin, plan.qmax,
+                                   plan.bounded, column_term, row_term[r0:p1], out[r0:r1])
+
+    run_parts(block, plan.parts)
 
 
 def _per_tensor(t: TensorArg) -> bool:
@@ -359,8 +386,9 @@ def _prepare_float(node: Node, geo: Geometry, x, w, bias, out) -> FloatPlan:
     weights_t = None if w.data is None else np.ascontiguousarray(w.data.T, dtype=np.float32)
     buf_shape = (geo.k, geo.n) if weights_t is None else (0, 0)
     act_min, act_max = FLOAT_RANGES[node.options.activation]
+    parts = row_parts(geo.batch, node.threads, align=F32_TILE_ROWS, ns_per_row=geo.k * geo.n / FLOAT32_MACS_PER_NS)
     return FloatPlan(geo, weights_t, np.zeros(buf_shape, np.float32), np.zeros(geo.n, np.float32),
-                     act_min, act_max)
+                     act_min, act_max, parts)
 
 
 def _prepare_quantized(node: Node, geo: Geometry, x, w, bias, out) -> QuantPlan:
@@ -400,7 +428,8 @@ def _prepare_quantized(node: Node, geo: Geometry, x, w, bias, out) -> QuantPlan:
         if node.flavor == "xnnpack":
             qmin, qmax = xnnpack_output_range(node, opts.activation, out)
     if x.dtype == np.int8 and int_gemm.ISA is not None:
-        return _int8_plan(geo, w, input_offset, weights_offset, scale, qout.single_zero_point, qmin, qmax, requant)
+        return _int8_plan(geo, w, input_offset, weights_offset, scale, qout.single_zero_point, qmin, qmax, requant,
+                          node.threads)
     x_abs = max_abs_offset_value(x.dtype, input_offset)
     if w.data is not None:
         shifted = w.data.astype(np.int64) + weights_offset  # [N, K]
@@ -481,7 +510,8 @@ def xnnpack_output_range(node: Node, activation: int, out: TensorArg) -> tuple[i
 
 
 def _int8_plan(geo: Geometry, w: TensorArg, input_offset: int, weights_offset: int, scale: np.ndarray,
-               output_zero_point: int, qmin: int, qmax: int, requant: Requant | None = None) -> Int8Plan:
+               output_zero_point: int, qmin: int, qmax: int, requant: Requant | None = None,
+               threads: int = 1) -> Int8Plan:
     isa = int_gemm.ISA
     w_packed = w_sums = None
     if w.data is not None:
@@ -500,6 +530,8 @@ def _int8_plan(geo: Geometry, w: TensorArg, input_offset: int, weights_offset: i
                  ("row_term", (rows,), i32)),
         weight_scratch=(("b_packed", packed_shape, np.dtype(np.int8)), ("b_sums", (geo.n,), i64)),
         requant=requant,
+        parts=row_parts(geo.batch, threads if requant is None else 1, align=int_gemm.TILE_ROWS[isa],
+                        ns_per_row=geo.k * geo.n / INT8_MACS_PER_NS),
     )
 
 
