@@ -71,3 +71,29 @@ def test_intermediates_share_an_arena_unless_preserved():
     every = sum(a.nbytes for i, a in kept._arrays.items() if i not in kept.graph.inputs and i not in outputs)
     assert 0 < plain.arena_bytes < every / 4, (plain.arena_bytes, every)
     assert kept.arena_bytes == 0
+
+
+def test_reshape_outputs_are_views_of_their_input_unless_kept_or_model_outputs():
+    from litelens import build
+
+    x = build.Tensor([2, 6], "float32", "x")
+    mid = build.Tensor([3, 4], "float32", "mid")
+    y = build.Tensor([3, 4], "float32", "y")
+    out = build.Tensor([12], "float32", "out")
+    ops = [build.Operator("RESHAPE", [0], [1], {"new_shape": [3, 4]}),
+           build.Operator("TANH", [1], [2]),
+           build.Operator("RESHAPE", [2], [3], {"new_shape": [12]})]
+    content = build.graph([x, mid, y, out], ops, inputs=[0], outputs=[3]).to_bytes()
+    value = np.linspace(-3, 3, 12, dtype=np.float32).reshape(2, 6)
+    results = {}
+    for preserve in (False, True):
+        interp = litelens.Interpreter(model_content=content, preserve_all_tensors=preserve)
+        interp.allocate_tensors()
+        interp.set_tensor(0, value)
+        interp.invoke()
+        arrays = interp._arrays
+        assert np.shares_memory(arrays[1], arrays[0]) is not preserve  # a view of the model input
+        assert not np.shares_memory(arrays[3], arrays[2])  # a model output keeps its own buffer
+        results[preserve] = interp.get_tensor(3)
+    assert np.allclose(results[False], np.tanh(value).reshape(12), rtol=1e-6)  # (numpy's tanh is not libm's)
+    assert np.array_equal(results[False], results[True])

@@ -41,6 +41,7 @@ class _Step:
     params: Any
     inputs: list[np.ndarray | None]
     outputs: list[np.ndarray]
+    aliased: bool = False  # the output is a view of the input (Op.copies_input): nothing to run
 
 
 def _is_buffer_spec(value) -> bool:
@@ -137,6 +138,7 @@ class Interpreter:
         self._shared: set[int] = set()  # intermediates living in the arena (not readable after invoke)
         self.arena_bytes = 0
         self._steps: list[_Step] = []
+        self._run: list[_Step] = []  # the steps invoke evaluates (not the aliased copies)
         self._allocated = False
 
     # ---------------------------------------------------------------- loading
@@ -256,36 +258,64 @@ class Interpreter:
             raise ModelError(f"tensor {index} '{t.name}' of shape {list(shape)}: out of memory allocating "
                              f"{self._check_extent(index, shape)} bytes") from None
 
-    def _buffers(self, prepared: list[tuple[Node, Op, Any]]) -> tuple[dict[int, np.ndarray], set[int], int]:
+    def _aliases(self, prepared: list[tuple[Node, Op, Any]], own: set[int]) -> dict[int, int]:
+        """Outputs that can be views of their input: an intermediate written by an op that only copies
+        its non-constant input's bytes (``Op.copies_input``), same dtype and size. Maps such an output
+        to the tensor that owns the memory (following chains)."""
+        if self.preserve_all_tensors:
+            return {}
+        root: dict[int, int] = {}
+        tensors = self.graph.tensors
+        for node, op, _ in prepared:
+            if not op.copies_input or len(node.outputs) != 1 or not node.inputs or node.inputs[0] is None:
+                continue
+            src, dst = node.inputs[0].index, node.outputs[0].index
+            if dst in own or tensors[src].data is not None or tensors[src].dtype != tensors[dst].dtype:
+                continue
+            if self._check_extent(src, self._shapes[src]) != self._check_extent(dst, self._shapes[dst]):
+                continue
+            root[dst] = root.get(src, src)
+        return root
+
+    def _buffers(self, prepared: list[tuple[Node, Op, Any]]
+                 ) -> tuple[dict[int, np.ndarray], set[int], int, dict[int, int]]:
         """An array per non-constant tensor: model inputs and outputs (and, with
-        ``preserve_all_tensors``, every tensor) get their own; intermediates share one arena.
-        Returns the arrays, the tensors in the arena and its size in bytes."""
+        ``preserve_all_tensors``, every tensor) get their own; intermediates share one arena, and the
+        output of a pure copy (RESHAPE...) is a view of its input. Returns the arrays, the tensors in
+        the arena, its size in bytes and the aliases (view -> owner)."""
         own = set(self.graph.inputs) | set(self.graph.outputs)
+        aliases = self._aliases(prepared, own)
         written = {t: i for i, (node, _, _) in enumerate(prepared) for t in (a.index for a in node.outputs)}
         last_read = dict.fromkeys(written, -1)
         for i, (node, _, _) in enumerate(prepared):
             for arg in node.inputs:
-                if arg is not None and arg.index in last_read:
-                    last_read[arg.index] = i
+                if arg is not None:
+                    t = aliases.get(arg.index, arg.index)  # reading a view keeps its owner alive
+                    if t in last_read:
+                        last_read[t] = i
         arrays = {t: self._own_array(t, self._shapes[t]) for t in self.graph.inputs}
         shared = []
         for t, first in written.items():
+            if t in aliases:
+                continue
             if self.preserve_all_tensors or t in own:
                 arrays[t] = self._own_array(t, self._shapes[t])
             else:
                 nbytes = self._check_extent(t, self._shapes[t])
                 shared.append(Lifetime(t, nbytes, first, max(first, last_read[t])))
-        if not shared:
-            return arrays, set(), 0
-        offsets, total = plan_offsets(shared)
-        try:
-            arena = aligned_bytes(total)
-        except MemoryError:
-            raise ModelError(f"out of memory allocating the {total}-byte activation arena") from None
-        layouts = {life.tensor: (self._shapes[life.tensor], self.graph.tensors[life.tensor].dtype)
-                   for life in shared}
-        arrays.update(arena_views(arena, offsets, layouts))
-        return arrays, {life.tensor for life in shared}, total
+        total = 0
+        if shared:
+            offsets, total = plan_offsets(shared)
+            try:
+                arena = aligned_bytes(total)
+            except MemoryError:
+                raise ModelError(f"out of memory allocating the {total}-byte activation arena") from None
+            layouts = {life.tensor: (self._shapes[life.tensor], self.graph.tensors[life.tensor].dtype)
+                       for life in shared}
+            arrays.update(arena_views(arena, offsets, layouts))
+        for view, owner in aliases.items():
+            arrays[view] = arrays[owner].reshape(self._shapes[view])
+        return arrays, {life.tensor for life in shared} | set(aliases), total, aliases
 
     def allocate_tensors(self) -> None:
         """Check the graph, run every op's Prepare in order and allocate every tensor.
@@ -306,7 +336,7 @@ class Interpreter:
         try:
             prepared = [self._prepare_node(info, op, options, budget)
                         for info, (op, options) in zip(self.graph.operators, self._ops)]
-            arrays, shared, arena_bytes = self._buffers(prepared)
+            arrays, shared, arena_bytes, aliases = self._buffers(prepared)
         except BaseException:
             self._shapes = graph_shapes
             raise
@@ -314,9 +344,11 @@ class Interpreter:
         self._steps = [
             _Step(node=node, op=op, params=params,
                   inputs=[None if arg is None else self._value(arg.index, arrays) for arg in node.inputs],
-                  outputs=[arrays[arg.index] for arg in node.outputs])
+                  outputs=[arrays[arg.index] for arg in node.outputs],
+                  aliased=bool(node.outputs) and node.outputs[0].index in aliases)
             for node, op, params in prepared
         ]
+        self._run = [step for step in self._steps if not step.aliased]
         self._allocated = True
 
     def _prepare_node(self, info, op: Op, options, budget) -> tuple[Node, Op, Any]:
@@ -426,11 +458,12 @@ class Interpreter:
         self._require_allocated()
         with blas_threads(self.num_threads):
             if observer is None:
-                for step in self._steps:
+                for step in self._run:
                     _eval(step)
                 return
             for step in self._steps:
-                _eval(step)
+                if not step.aliased:
+                    _eval(step)
                 observer(step.node, step.params, step.inputs, step.outputs)
 
     @property

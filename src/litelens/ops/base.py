@@ -131,6 +131,9 @@ class Op:
     """Base class: subclasses set ``opcode`` and implement the three steps."""
 
     opcode: ClassVar[str] = ""
+    # True when output 0 is always a byte-for-byte copy of input 0 (RESHAPE, SQUEEZE, EXPAND_DIMS): the
+    # interpreter may then give the output the input's memory and skip the copy.
+    copies_input: ClassVar[bool] = False
 
     def parse_options(self, raw) -> Any:
         return None

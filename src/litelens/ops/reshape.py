@@ -94,6 +94,7 @@ class Reshape(Op):
             raise node.error("has neither a shape tensor nor a new_shape option")
         return Prepared(None, [resolve_new_shape(node, requested, x.size)])
 
+    copies_input = True
     eval = staticmethod(_copy)
 
 
@@ -123,6 +124,7 @@ class Squeeze(Op):
         keep = [d for i, d in enumerate(x.shape) if (i not in axes if axes else d != 1)]
         return Prepared(None, [tuple(keep)])
 
+    copies_input = True
     eval = staticmethod(_copy)
 
 
@@ -145,4 +147,5 @@ class ExpandDims(Op):
         shape = x.shape[:axis] + (1,) + x.shape[axis:]
         return Prepared(None, [shape])
 
+    copies_input = True
     eval = staticmethod(_copy)
