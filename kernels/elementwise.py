@@ -98,7 +98,7 @@ def quantized_mul(out, x1, x2, loops, strides1, strides2, offset1, offset2,
             out[base + i] = min(max(raw, act_min), act_max)
 
 
-@jit
+@jit(inline="always")
 def _float_op(a, b, op):
     """One float32 operation, rounded to float32 exactly as the C++ float expression is."""
     if op == ADD:
@@ -113,6 +113,16 @@ def _float_op(a, b, op):
     return np.float32(d * d)
 
 
+@jit(inline="always")
+def _clamp(r, act_min, act_max):
+    """std::min(std::max(r, lo), hi): NaN passes through."""
+    if r < act_min:
+        r = act_min
+    if act_max < r:
+        r = act_max
+    return r
+
+
 @jit(error_model="numpy")
 def float_binary(out, x1, x2, loops, strides1, strides2, op, act_min, act_max):
     """float32 ADD/SUB/MUL/DIV/SQUARED_DIFFERENCE with the fused activation clamp.
@@ -120,23 +130,35 @@ def float_binary(out, x1, x2, loops, strides1, strides2, op, act_min, act_max):
     reference/add.h, sub.h, mul.h, div.h: ``ActivationFunctionWithMinMax(a op b, min, max)``, which is
     ``min(max(x, lo), hi)`` with std::max/std::min: NaN passes through, and with no activation the
     bounds are -FLT_MAX/FLT_MAX, so an infinite result is clamped to the largest finite float.
-    Division by zero gives IEEE infinities/NaN before the clamp. float32 arithmetic done in double
-    then rounded once to float32 gives the same bits (one +, -, *, / of float32 operands is exact
-    in double or rounds innocuously).
+    Division by zero gives IEEE infinities/NaN before the clamp. Each element is one float32
+    operation rounded once, whatever the loop order, so the innermost run is written once per
+    stride pattern (both operands contiguous, one of them a broadcast scalar, or general) for the
+    compiler to vectorise.
     """
     inner = loops[-1]
     step1 = strides1[-1]
     step2 = strides2[-1]
     for row in range(out.size // inner):
         start1, start2 = row_offsets(row, loops, strides1, strides2)
-        base = row * inner
-        for i in range(inner):
-            r = _float_op(x1[start1 + i * step1], x2[start2 + i * step2], op)
-            if r < act_min:
-                r = act_min
-            if act_max < r:
-                r = act_max
-            out[base + i] = r
+        o = out[row * inner:(row + 1) * inner]  # row views index from 0, which lets LLVM vectorise
+        if step1 == 1 and step2 == 1:  # [inner] op [inner]
+            a = x1[start1:start1 + inner]
+            b = x2[start2:start2 + inner]
+            for i in range(inner):
+                o[i] = _clamp(_float_op(a[i], b[i], op), act_min, act_max)
+        elif step1 == 1 and step2 == 0:  # [inner] op scalar
+            a = x1[start1:start1 + inner]
+            b0 = x2[start2]
+            for i in range(inner):
+                o[i] = _clamp(_float_op(a[i], b0, op), act_min, act_max)
+        elif step1 == 0 and step2 == 1:  # scalar op [inner]
+            a0 = x1[start1]
+            b = x2[start2:start2 + inner]
+            for i in range(inner):
+                o[i] = _clamp(_float_op(a0, b[i], op), act_min, act_max)
+        else:
+            for i in range(inner):
+                o[i] = _clamp(_float_op(x1[start1 + i * step1], x2[start2 + i * step2], op), act_min, act_max)
 
 
 @jit
