@@ -100,6 +100,7 @@ _EXP_C0 = float.fromhex("0x1.c6af84b912394p-5") / _N / _N / _N
 _EXP_C1 = float.fromhex("0x1.ebfce50fac4f3p-3") / _N / _N
 _EXP_C2 = float.fromhex("0x1.62e42ff0c52d6p-1") / _N
 _EXPF_SPECIAL = np.float32(88.0)  # |x| >= 88 (or NaN) goes through the special cases
+EXPF_SPECIAL = _EXPF_SPECIAL
 _EXPF_OVERFLOW = np.float32(float.fromhex("0x1.62e42ep6"))  # above: +inf
 _EXPF_UNDERFLOW = np.float32(float.fromhex("-0x1.9fe368p6"))  # below: +0
 _EXPF_MAY_UNDERFLOW = np.float32(float.fromhex("-0x1.9d1d9ep6"))  # below: the smallest subnormal
@@ -129,6 +130,23 @@ def expf(x):
             return _F32_ZERO
         if x < _EXPF_MAY_UNDERFLOW:
             return _F32_MIN_SUBNORMAL
+    return expf_main(x)
+
+
+@jit(inline="always")
+def expf_usual(x):
+    """(True, expf(x)) when |x| < 88 or x < -103.97 (where expf is 0, -inf included), else
+    (False, 1.0): branch-free, so a loop of it vectorises; the caller recomputes the unusual
+    arguments (NaN, x >= 88, -103.97 <= x <= -88) with :func:`expf`."""
+    usual = abs(x) < _EXPF_SPECIAL  # False for NaN too
+    vanishes = x < _EXPF_UNDERFLOW
+    value = expf_main(x if usual else _F32_ZERO)  # (the table index stays in range)
+    return usual or vanishes, _F32_ZERO if vanishes else value
+
+
+@jit(inline="always")
+def expf_main(x):
+    """The main path of :func:`expf`, for float32 |x| < 88 only."""
     xd = np.float64(x)
     kd = fma(_INV_LN2_N, xd, _SHIFT) - _SHIFT  # exact integer in [-150 * 32, 128 * 32]
     k = np.int64(kd)

@@ -16,6 +16,7 @@ from litelens.kernels.fixedpoint import (
     saturating_rounding_doubling_high_mul,
     wrap_int32,
 )
+from litelens.kernels.libm import EXPF_SPECIAL, expf_usual
 from litelens.kernels.lut import expf, lut16_value
 
 SCALED_DIFF_INTEGER_BITS = 5  # exp() input is Q5.26
@@ -238,25 +239,72 @@ def softmax_quantized_rows(output, x, exp_table, acc_table, max_k, out_bits, out
     return -1
 
 
+ROWS_AT_ONCE = 8  # rows whose sequential sums are interleaved (independent chains keep the adder busy)
+
+
+@jit(inline="always")
+def _row_max(row):
+    """The reference's running ``std::max(max, x)`` from lowest(): the largest non-NaN value (NaN never
+    wins a ``max < x`` test) or -FLT_MAX. That is order-free - up to the sign of a zero maximum, which
+    no later step can see (x - (+-0) and expf(+-0) agree) - so eight partial maxima keep eight
+    independent compare chains in flight."""
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = np.float32(-FLT_MAX)
+    depth = row.size
+    body = depth - depth % 8
+    for c in range(0, body, 8):
+        m0 = row[c] if m0 < row[c] else m0
+        m1 = row[c + 1] if m1 < row[c + 1] else m1
+        m2 = row[c + 2] if m2 < row[c + 2] else m2
+        m3 = row[c + 3] if m3 < row[c + 3] else m3
+        m4 = row[c + 4] if m4 < row[c + 4] else m4
+        m5 = row[c + 5] if m5 < row[c + 5] else m5
+        m6 = row[c + 6] if m6 < row[c + 6] else m6
+        m7 = row[c + 7] if m7 < row[c + 7] else m7
+    for c in range(body, depth):
+        m0 = row[c] if m0 < row[c] else m0
+    for m in (m1, m2, m3, m4, m5, m6, m7):
+        m0 = m if m0 < m else m0
+    return m0
+
+
 @jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
 def softmax_float(output, x, beta):
     """Reference float ``Softmax`` (reference/softmax.h). [rows, depth] -> [rows, depth].
 
     e = expf((x - max) * beta) in float32, summed left to right from 0; out = e / sum.
+    Each row's exponentials run in a branch-free loop (``libm.expf_usual``; the rare |arg| >= 88,
+    such as a -10000 attention mask, and NaN are redone by ``expf``), then the sums of up to
+    ``ROWS_AT_ONCE`` rows advance column by column - every row still adds its own values left to
+    right, so each sum has the reference's bits.
     """
     rows, depth = x.shape
     beta = np.float32(beta)
-    for r in range(rows):
-        row_max = np.float32(-FLT_MAX)  # std::numeric_limits<float>::lowest()
+    totals = np.zeros(ROWS_AT_ONCE, np.float32)
+    for r0 in range(0, rows, ROWS_AT_ONCE):
+        r1 = min(r0 + ROWS_AT_ONCE, rows)
+        for r in range(r0, r1):
+            xr = x[r]
+            er = output[r]
+            row_max = _row_max(xr)
+            unusual = 0
+            for c in range(depth):
+                usual, e = expf_usual(np.float32(np.float32(xr[c] - row_max) * beta))
+                er[c] = e
+                unusual += not usual
+            if unusual:
+                for c in range(depth):
+                    arg = np.float32(np.float32(xr[c] - row_max) * beta)
+                    if not abs(arg) < EXPF_SPECIAL:
+                        er[c] = expf(arg)
+            totals[r - r0] = np.float32(0.0)
         for c in range(depth):
-            row_max = max(row_max, x[r, c])
-        total = np.float32(0.0)
-        for c in range(depth):
-            e = expf(np.float32(np.float32(x[r, c] - row_max) * beta))
-            output[r, c] = e
-            total = np.float32(total + e)
-        for c in range(depth):
-            output[r, c] = np.float32(output[r, c] / total)
+            for r in range(r0, r1):
+                totals[r - r0] = np.float32(totals[r - r0] + output[r, c])
+        for r in range(r0, r1):
+            er = output[r]
+            total = totals[r - r0]
+            for c in range(depth):
+                er[c] = np.float32(er[c] / total)
 
 
 @jit

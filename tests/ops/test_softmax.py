@@ -194,3 +194,21 @@ def test_int16_beta_and_scale(beta, scale):
     shape = (6, 40)
     model = edited(shape, "int16x8", beta=beta, input_scale=scale)
     compare_with_official(model, {0: int8_rows(shape, 1, np.int16)}).assert_ok()
+
+
+@pytest.mark.parametrize("depth", [1, 7, 8, 9, 128, 131])
+def test_float32_masked_rows_and_the_expf_bands(depth):
+    """The vectorised float path: -10000 attention masks (expf -> 0 in the loop), arguments in
+    [-103.97, -88] (subnormal or 2**-149 results, redone by the scalar expf), NaN / inf, rows whose
+    maximum is +0.0 or -0.0, every row length around the 8-wide max and the 8-row sums."""
+    rng = np.random.default_rng(depth)
+    rows = 19
+    x = (rng.standard_normal((rows, depth)) * 4).astype(np.float32)
+    x[0::3, depth // 2:] = -10000.0
+    x[1::4, :] = rng.uniform(-104.5, -87.5, (len(range(1, rows, 4)), depth)).astype(np.float32)
+    x[1::4, 0] = 0.0  # the band relative to a maximum of 0
+    x[2, :] = np.where(rng.random(depth) < 0.5, -0.0, 0.0).astype(np.float32)
+    x[5, rng.integers(0, depth)] = np.nan
+    x[7, rng.integers(0, depth)] = np.inf
+    x[8, rng.integers(0, depth)] = -np.inf
+    compare_with_official(softmax_model((rows, depth), "float32"), {0: x}).assert_ok()
