@@ -14,6 +14,13 @@ Kernel paths: ``optimized`` 8-bit ADD runs the NEON blocks of optimized_ops / op
 NEON AddElementwiseInt16; optimized SUB computes as the reference. ``xnnpack`` (8-bit, float):
 XNNPACK's qs8/qu8 vadd (kernels/xnnpack_elementwise.py) when ``xnnpack_rejects`` passes, float with
 flush-to-zero and no FLT_MAX clamp.
+
+Every 8-bit path computes per element, vectorised, with no table (``kernels/binary_int8.py``): each
+chain of roundings becomes one exact integer step built here at Prepare (``_int8_steps``,
+``add_sub_8bit``), and when the op's outputs on all 65536 input pairs fit a one-rounding linear form
+(most do; XNNPACK's vadd is one), that form runs instead (``add_linear_8bit``). The few parameter sets
+outside the steps' form (SUB with an output multiplier above one, shifts out of range) run the element
+kernels those docstrings describe.
 """
 from __future__ import annotations
 
@@ -22,15 +29,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from litelens.kernels import binary_int8 as b8
 from litelens.kernels import elementwise as k
 from litelens.kernels import neon_add
 from litelens.kernels import xnnpack_elementwise as xk
+from litelens.kernels.broadcast import plan_broadcast
 from litelens.kernels.fixedpoint import quantize_multiplier
 from litelens.ops.activation_fn import NONE
 from litelens.ops.base import Node, Op, Prepared
 from litelens.ops.binary_common import (
-    PAIR_TABLES, BinaryParams, Operands, f32, float_activation_range, integer_activation_range, maybe_pair_table,
-    multiplier_below_one, prepare_operands, quantized_range, run_binary, scale_and_zero_point, with_pair_table,
+    BinaryParams, Operands, code_range, f32, float_activation_range, integer_activation_range,
+    multiplier_below_one, prepare_operands, quantized_range, run_binary, scale_and_zero_point,
     xnnpack_activation_problem, xnnpack_binary_rejects, xnnpack_float_activation_range,
 )
 from litelens.ops.registry import register
@@ -174,13 +183,75 @@ class _AddSub(Op):
                             self._vector_count(ops, sho))
         args = (q.offset1, q.multiplier1, q.shift1, q.offset2, q.multiplier2, q.shift2, q.left_shift,
                 q.sign, q.out_multiplier, q.out_shift, q.out_offset, q.act_min, q.act_max, q.vector_count)
-        if node.flavor != "reference" and self.sign > 0 and not int16:
+        if int16:
+            if node.flavor != "reference" and self.sign > 0 and ops.x1.shape == ops.x2.shape:
+                # AddElementwiseInt16's NEON block (same shapes; a broadcast runs the reference loop)
+                return BinaryParams(ops.plan, _same_shape_int16_add, (q,), q)
+            return BinaryParams(ops.plan, k.quantized_add_sub, args, q)
+        optimized = node.flavor != "reference" and self.sign > 0
+        steps = self._int8_steps(ops, q, optimized)
+        if steps is not None:
+            # real slopes of out in x1 and x2 (s_k / s_out), from the integer multipliers
+            out_scale = q.out_multiplier * 2.0**(q.out_shift - 31) * 2.0**left_shift
+            slopes = (q.multiplier1 * 2.0**(q.shift1 - 31) * out_scale,
+                      self.sign * q.multiplier2 * 2.0**(q.shift2 - 31) * out_scale)
+            return _linear_form_of(ops, steps, slopes, q.act_min, q.act_max) or steps
+        if optimized:
             return self._optimized_8bit_add(ops, q)
-        if node.flavor != "reference" and self.sign > 0 and ops.x1.shape == ops.x2.shape:
-            # AddElementwiseInt16's NEON block (same shapes; a broadcast runs the reference loop)
-            return BinaryParams(ops.plan, _same_shape_int16_add, (q,), q)
-        params = BinaryParams(ops.plan, k.quantized_add_sub, args, q)
-        return params if q.vector_count else maybe_pair_table(params, ops.x1.dtype)
+        return BinaryParams(ops.plan, k.quantized_add_sub, args, q)
+
+    def _int8_steps(self, ops: Operands, q: QuantizedAddSub, optimized: bool) -> BinaryParams | None:
+        """``add_sub_8bit`` for the reference (SCALAR lanes only) or the optimized ADD (its NEON lane
+        pattern): s = c x_lin + step(x_other) with x_lin the input rescaled by exactly 1/2 (M = 2**30,
+        shift 0: the one with the larger scale), out = finish(step_out(s)). None when a chain is outside
+        the steps' form (SUB's output multiplier above one, an input shift below -20 in the NEON lanes)."""
+        lin = next((k for k, (m, sh) in enumerate([(q.multiplier1, q.shift1), (q.multiplier2, q.shift2)])
+                    if m == 1 << 30 and sh == 0), None)
+        if lin is None or q.out_shift > 0:
+            return None
+        kinds = {b8.SCALAR: neon_add.SCALAR}
+        period, vector_end = b8.UNIFORM, 0
+        if optimized:
+            uint8 = ops.x1.dtype == np.uint8
+            modes = neon_add.add_lane_modes(ops.x1.shape, ops.x2.shape, ops.plan.size, 8, 8 if uint8 else 16)
+            if uint8:  # uint8's elementwise loop computes as the scalar-broadcast one
+                modes[modes == neon_add.ELEMENTWISE] = neon_add.BROADCAST
+            period, vector_end, vector_kind = b8.lane_pattern(modes)
+            kinds[b8.VECTOR] = vector_kind
+        rows = np.zeros((2, len(b8.ADD_FIELDS)), np.int64)
+        zero_point = q.out_offset
+        for row, kind in kinds.items():
+            steps = [self._input_step(kind, o, m, sh, q.left_shift)
+                     for o, m, sh in [(q.offset1, q.multiplier1, q.shift1), (q.offset2, q.multiplier2, q.shift2)]]
+            out_step = b8.rounding_step(q.out_multiplier, 0, -q.out_shift)
+            other = 1 - lin
+            if steps[other] is None or out_step is None:
+                return None
+            signs = (1, self.sign)
+            c = signs[lin] << (q.left_shift - 1)  # (x + offset) * 2**19, the sign of its operand
+            step = steps[other].negated() if signs[other] < 0 else steps[other]
+            step = step.plus(c * (q.offset1, q.offset2)[lin])
+            made = b8.add_constants(c, step, out_step, code_range(ops.x1.dtype), q.out_offset,
+                                    (q.act_min, q.act_max), fold=not optimized)
+            if made is None:
+                return None
+            rows[row], zero_point = made
+        rows.setflags(write=False)
+        full = b8.full_range(ops.out.dtype, q.act_min, q.act_max)
+        wrap = True if optimized else None  # vmovn_s32 + vaddq_s16: the vector lanes' sum wraps in int16
+        return BinaryParams(ops.plan, b8.add_sub_8bit, (rows, period, vector_end, zero_point, wrap, full), q,
+                            swap=lin == 1)
+
+    @staticmethod
+    def _input_step(kind: int, offset: int, multiplier: int, shift: int, left_shift: int) -> b8.Step | None:
+        """One input's rescaling as a step in its code: the reference chain RDBPOT(SRDHM((x + offset)
+        << 20, M), -shift) (SCALAR lanes), or a NEON lane's: ELEMENTWISE SRDHM((x + offset) << (20 + shift),
+        M) (a negative total shift, truncating first, is outside the form), BROADCAST SRDHM((x + offset)
+        << 20, M) >> -shift (truncating)."""
+        if kind == neon_add.ELEMENTWISE:
+            return b8.rounding_step(multiplier, left_shift + shift, 0, offset)
+        rounding = b8.FLOOR if kind == neon_add.BROADCAST else b8.AWAY
+        return b8.rounding_step(multiplier, left_shift, -shift, offset, rounding)
 
     def _prepare_xnnpack(self, node: Node, ops: Operands) -> BinaryParams:
         s1, z1 = scale_and_zero_point(node, ops.x1)
@@ -190,11 +261,21 @@ class _AddSub(Op):
         info = np.iinfo(ops.x1.dtype)
         lo, hi = xk.xnnpack_activation_range(node.options.activation, so, zo, int(info.min), int(info.max))
         q = XnnpackAddSub(bias, m1, m2, shift, zo, lo, hi)
-        return maybe_pair_table(BinaryParams(ops.plan, xk.qs8_add, (bias, m1, m2, shift, zo, lo, hi), q), ops.x1.dtype)
+        # s = m1 x1 + (m2 x2 + bias) (int32); out = (s >> shift) + zp_out, clamped
+        # already one rounding: ((bias + m1 x1 + m2 x2) >> shift) + zp = (m1 x1 + m2 x2 + bias') >> shift
+        lo_code, hi_code = code_range(ops.x1.dtype)
+        widest = abs(bias) + max(abs(lo_code), abs(hi_code)) * (abs(m1) + abs(m2))
+        if widest >= 2**31 or max(abs(m1), abs(m2)) >= 2**31:  # the int32 accumulator could wrap
+            return BinaryParams(ops.plan, xk.qs8_add, (bias, m1, m2, shift, zo, lo, hi), q)
+        rows = np.array([(m1, m2, bias + (zo << shift), shift, lo, hi)] * 2, np.int64)
+        rows.setflags(write=False)
+        full = b8.full_range(ops.out.dtype, lo, hi)
+        return BinaryParams(ops.plan, b8.add_linear_8bit, (rows, b8.UNIFORM, 0, full), q)
 
     def _optimized_8bit_add(self, ops: Operands, q: QuantizedAddSub) -> BinaryParams:
-        """The optimized int8 ADD's NEON blocks (kernels/neon_add.py; NEON_2_SSE on x86-64, the same
-        integers natively on ARM64): one lane mode per output element."""
+        """The optimized 8-bit ADD's NEON blocks element by element (kernels/neon_add.py ``neon_add_8bit``;
+        NEON_2_SSE on x86-64, the same integers natively on ARM64): one lane mode per output element.
+        Only for parameters ``_int8_steps`` cannot express."""
         uint8 = ops.x1.dtype == np.uint8
         modes = neon_add.add_lane_modes(ops.x1.shape, ops.x2.shape, ops.plan.size, 8, 8 if uint8 else 16)
         if uint8:  # uint8's elementwise loop computes as the scalar-broadcast one
@@ -202,11 +283,6 @@ class _AddSub(Op):
         info = np.iinfo(ops.x1.dtype)
         tail = (q.offset1, q.multiplier1, q.shift1, q.offset2, q.multiplier2, q.shift2, q.left_shift,
                 q.out_multiplier, q.out_shift, q.out_offset, q.act_min, q.act_max, int(info.min), int(info.max))
-        present = np.unique(modes)
-        if PAIR_TABLES and present.size <= 1 and not uint8:
-            mode = int(present[0]) if present.size else neon_add.SCALAR
-            return with_pair_table(BinaryParams(ops.plan, neon_add.neon_add_8bit,
-                                                (np.zeros(0, np.uint8), mode, *tail), q))
         modes.setflags(write=False)
         return BinaryParams(ops.plan, neon_add.neon_add_8bit, (modes, 0, *tail), q)
 
@@ -254,3 +330,30 @@ class Add(_AddSub):
 class Sub(_AddSub):
     sign = -1
 
+
+
+def _linear_form_of(ops: Operands, steps: BinaryParams, slopes: tuple[float, float], act_min: int,
+                    act_max: int) -> BinaryParams | None:
+    """``add_linear_8bit`` computing what ``steps`` (an ``add_sub_8bit`` params) computes, when its outputs
+    on all 65536 input pairs fit one rounding of a linear form (``kernels/binary_int8.py``
+    ``linear_form``), for each lane kind it uses; else None. Exact by construction: the form is fitted
+    to those outputs."""
+    rows, period, vector_end = steps.args[0], steps.args[1], steps.args[2]
+    kinds = [b8.SCALAR] if vector_end == 0 else [b8.VECTOR] if vector_end >= period else [b8.SCALAR, b8.VECTOR]
+    x1, x2 = b8.all_pairs(ops.x1.dtype)
+    pairs = plan_broadcast(x1.shape, x2.shape, x1.shape)
+    form = np.zeros((2, len(b8.LINEAR_FIELDS)), np.int64)
+    for kind in kinds:
+        targets = np.empty(x1.size, ops.x1.dtype)
+        lanes = (b8.UNIFORM, 0) if kind == b8.SCALAR else (b8.UNIFORM, b8.UNIFORM)
+        a, b = (x2, x1) if steps.swap else (x1, x2)
+        steps.kernel(targets, a, b, pairs.loops, pairs.strides1, pairs.strides2, rows, *lanes, *steps.args[3:])
+        found = b8.linear_form(targets, x1, x2, *slopes, (act_min, act_max))
+        if found is None:
+            return None
+        form[kind] = (*found, act_min, act_max)
+        if len(kinds) == 1:
+            form[1 - kind] = form[kind]
+    form.setflags(write=False)
+    full = b8.full_range(ops.out.dtype, act_min, act_max)
+    return BinaryParams(ops.plan, b8.add_linear_8bit, (form, period, vector_end, full), steps.arithmetic)

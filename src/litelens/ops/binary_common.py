@@ -117,8 +117,15 @@ def multiplier_below_one(node: Node, real: float, what: str) -> tuple[int, int]:
     return quantize_multiplier(real)
 
 
-# int8 ops are evaluated through a 256 x 256 table built from their own kernel (same bits, faster).
-# Set to False to run the arithmetic kernels element by element (e.g. to step through them).
+def code_range(dtype: np.dtype) -> tuple[int, int]:
+    """The smallest and largest code of an integer type."""
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)
+
+
+# DIV and SQUARED_DIFFERENCE (int8) are evaluated through a 256 x 256 table built from their own kernel
+# (same bits, faster; ADD, SUB and MUL compute with kernels/binary_int8.py instead, tableless).
+# Set to False to run their arithmetic kernels element by element (e.g. to step through them).
 PAIR_TABLES = True
 
 
