@@ -356,6 +356,14 @@ def _int8_in_parts(plan: Int8Plan, x, a, row_sums, w_packed, w_sums, acc, bias, 
     run_parts(block, plan.parts)
 
 
+def _no_bias(n: int, dtype) -> np.ndarray:
+    """Zeros standing in for a missing bias, read-only like a model's constant bias, so that the kernels
+    see one array type either way (a writable array would make Numba compile a second version)."""
+    zeros = np.zeros(n, dtype)
+    zeros.setflags(write=False)
+    return zeros
+
+
 def _per_tensor(t: TensorArg) -> bool:
     q = t.quantization
     return q is not None and q.scale.size == 1
@@ -387,7 +395,7 @@ def _prepare_float(node: Node, geo: Geometry, x, w, bias, out) -> FloatPlan:
     buf_shape = (geo.k, geo.n) if weights_t is None else (0, 0)
     act_min, act_max = FLOAT_RANGES[node.options.activation]
     parts = row_parts(geo.batch, node.threads, align=F32_TILE_ROWS, ns_per_row=geo.k * geo.n / FLOAT32_MACS_PER_NS)
-    return FloatPlan(geo, weights_t, np.zeros(buf_shape, np.float32), np.zeros(geo.n, np.float32),
+    return FloatPlan(geo, weights_t, np.zeros(buf_shape, np.float32), _no_bias(geo.n, np.float32),
                      act_min, act_max, parts)
 
 
@@ -444,7 +452,7 @@ def _prepare_quantized(node: Node, geo: Geometry, x, w, bias, out) -> QuantPlan:
     return QuantPlan(
         geo=geo, input_offset=input_offset, weights_offset=weights_offset, weights_t=weights_t,
         weights_buf=np.zeros(buf_shape, work), input_buf=np.zeros((geo.batch, geo.k), work),
-        acc_buf=np.zeros((geo.batch, geo.n), work), zero_bias=np.zeros(geo.n, np.int64), scale=scale,
+        acc_buf=np.zeros((geo.batch, geo.n), work), zero_bias=_no_bias(geo.n, np.int64), scale=scale,
         output_zero_point=qout.single_zero_point, qmin=qmin, qmax=qmax, wrap32=wrap32, requant=requant,
         zero_rows=np.zeros(geo.batch, np.int32),
     )
@@ -524,7 +532,7 @@ def _int8_plan(geo: Geometry, w: TensorArg, input_offset: int, weights_offset: i
     packed_shape = int_gemm.packed_buffer(geo.n, geo.k, isa).shape
     return Int8Plan(
         geo=geo, isa=isa, input_offset=input_offset, weights_offset=weights_offset, w_packed=w_packed,
-        w_sums=w_sums, scale=padded_scale, zero_bias=np.zeros(geo.n, np.int32),
+        w_sums=w_sums, scale=padded_scale, zero_bias=_no_bias(geo.n, np.int32),
         output_zero_point=output_zero_point, qmin=qmin, qmax=qmax, bounded=is_bounded(padded_scale),
         scratch=(a_spec, ("row_sums", (rows,), i64), acc_spec, ("column_term", (cols,), i32),
                  ("row_term", (rows,), i32)),
@@ -601,7 +609,7 @@ def _prepare_hybrid(node: Node, geo: Geometry, x, w, bias, out) -> HybridPlan:
         weights_buf=np.zeros((geo.k, geo.n) if weights_t is None else (0, 0), work),
         q_buf=np.zeros((geo.batch, geo.k), work), scaling=np.zeros(geo.batch, np.float32),
         offsets=np.zeros(geo.batch, np.int32), acc_buf=np.zeros((geo.batch, geo.n), work),
-        zero_bias=np.zeros(geo.n, np.float32), column_term=np.zeros(geo.n, np.int32),  # shift 0
+        zero_bias=_no_bias(geo.n, np.float32), column_term=np.zeros(geo.n, np.int32),  # shift 0
     )
 
 
@@ -620,7 +628,7 @@ def _hybrid_int8_plan(geo: Geometry, w: TensorArg, opts: FullyConnectedOptions, 
         clamp=activation_clamp(opts.activation), weight_scales=weight_scales, weights_t=None, row_sums=row_sums,
         pairs=pairs, weights_buf=empty,
         q_buf=empty, scaling=np.zeros(geo.batch, np.float32), offsets=np.zeros(geo.batch, np.int32),
-        acc_buf=empty, zero_bias=np.zeros(geo.n, np.float32), isa=isa, w_packed=w_packed, w_sums=w_sums,
+        acc_buf=empty, zero_bias=_no_bias(geo.n, np.float32), isa=isa, w_packed=w_packed, w_sums=w_sums,
         column_term=None if w_sums is None else column_term(w_sums, 128),
         scratch=(a_spec, acc_spec),  # the quantized rows go straight into a (q + 128, zero padded)
         weight_scratch=(("b_packed", int_gemm.packed_buffer(geo.n, geo.k, isa).shape, np.dtype(np.int8)),
@@ -687,7 +695,7 @@ def _prepare_qd8(node: Node, geo: Geometry, x, w, bias, out) -> QD8Plan:
     weights_nk = w.data.reshape(geo.n, geo.k)
     w_sums = weights_nk.astype(np.int64).sum(axis=1)
     isa = int_gemm.ISA
-    common = dict(geo=geo, weight_scales=weight_scales, zero_bias=np.zeros(geo.n, np.float32),
+    common = dict(geo=geo, weight_scales=weight_scales, zero_bias=_no_bias(geo.n, np.float32),
                   out_min=np.float32(lo), out_max=np.float32(hi), inv_scale=np.zeros(geo.batch, np.float32),
                   zero_point=np.zeros(geo.batch, np.int32), w_sums=w_sums, isa=isa)
     empty = np.zeros((0, 0), np.float64)
