@@ -19,7 +19,7 @@ Kernels (``consts[SCALAR]`` / ``consts[VECTOR]``: the fields ADD_FIELDS / MUL_FI
 kinds of the optimized NEON blocks; output i uses VECTOR when i % period < vector_end, other paths
 pass vector_end = 0):
 
-* :func:`add_sub_8bit` - s = c * x1 + step(x2), out = finish(step_out(s)). One input of every 8-bit
+* :func:`add_sub_8bit` - s = c * x1 + step(x2), out = clamp(step_out(s) + zero_point). One input of every 8-bit
   ADD/SUB is exactly linear: the reference/optimized input with the larger scale is rescaled by exactly
   one half ((x - zp) * 2**19), XNNPACK's by m1 * x1; SUB's sign is folded into the steps, and Prepare
   swaps the inputs so that x1 is the linear one. step_out's product s * out_m is formed as
@@ -30,19 +30,18 @@ pass vector_end = 0):
   of those outputs (:func:`linear_form`), which is exact by construction. Most ADDs fit (286 of the 291
   of the int8 MobileBERT); ties rounded away from zero in the output's unclamped range, for example,
   do not.
-* :func:`mul_8bit` - p = (x1 + o1) * (x2 + o2), out = finish(step(p)), or with ``fscale`` XNNPACK's fp32
+* :func:`mul_8bit` - p = (x1 + o1) * (x2 + o2), out = clamp(step(p) + zero_point), or with ``fscale`` XNNPACK's fp32
   requantization rne(float32(float32(p) * fscale)).
 
-``finish`` adds the output zero point (``zero_point`` None: Prepare folded it into the last step) and
-clamps to [act_min, act_max] (``full``: the type's range, as compile-time constants, so the clamp and the
-store are one saturating narrowing). The optimized paths' VECTOR lanes narrow to int16 first: MUL's
-saturate to [sat_min, sat_max] (``saturate``; ``vqmovn_s32``), and the zero point is added wrapping in
-int16 (``wrap``; ``vaddq_s16``). ``zero_point`` / ``saturate`` / ``wrap`` / ``full`` / ``fscale`` are None
-or a value, and Numba compiles each combination without the unused code.
-A row longer than ROW_TABLE_MIN whose other input is fixed (MUL by a scalar) computes its 256 possible
-outputs into a 256-byte table first, then runs the one-rounding linear form that reproduces them (fitted
-on the spot, as ADD's at Prepare), or looks them up. With ``NUMBA_DISABLE_JIT=1`` the same code runs as
-plain Python.
+Each output ends as clamp(r + zero_point) (``zero_point`` 0: Prepare folded it into the last step;
+``full``: [act_min, act_max] is the type's range, as compile-time constants, so the clamp and the store
+are one saturating narrowing). The optimized paths' VECTOR lanes narrow to int16 first: MUL's saturate
+to [sat_min, sat_max] (``vqmovn_s32``), and the zero point is added wrapping in int16 (a row's ``wrap``
+48; ``vaddq_s16``); ``mul_8bit`` includes those steps only with ``lanes``. ``lanes`` / ``full`` /
+``fscale`` are None or a value and Numba compiles each combination without the unused code; the rest
+are plain integers, so a flavor compiles each kernel once (a cold start compiles every kernel a model
+needs: these stay small, one vectorised loop per kernel). With ``NUMBA_DISABLE_JIT=1`` the same code
+runs as plain Python.
 """
 from __future__ import annotations
 
@@ -56,11 +55,13 @@ from litelens.kernels.config import jit
 
 SCALAR, VECTOR = 0, 1
 UNIFORM = 1 << 62  # a period longer than any tensor: the lane kind never changes
-ADD_FIELDS = ("k1", "shift1", "m", "t", "a", "b", "k", "out_m", "out_t", "out_a", "out_b", "out_k", "act_min",
-              "act_max")
-MUL_FIELDS = ("offset1", "offset2", "m", "t", "a", "b", "k", "sat_min", "sat_max", "act_min", "act_max")
+ADD_FIELDS = ("k1", "shift1", "m", "t", "a", "b", "k", "out_m", "out_t", "out_a", "out_b", "out_k", "wrap",
+              "act_min", "act_max")
+MUL_FIELDS = ("offset1", "offset2", "m", "t", "a", "b", "k", "sat_min", "sat_max", "wrap", "act_min", "act_max")
 LINEAR_FIELDS = ("m1", "m2", "bias", "shift", "act_min", "act_max")
 INT16_SATURATION = (-32768, 32767)  # (sat_min, sat_max) of vqmovn_s32: the value saturated to int16
+NO_SATURATION = (-(1 << 62), 1 << 62)  # (sat_min, sat_max) of lanes that do not saturate
+WRAP_INT16 = 48  # a row's ``wrap``: (r << 48) >> 48 wraps r to int16 (0: no wrapping)
 AWAY, FLOOR = "away", "floor"
 
 
@@ -150,10 +151,11 @@ def linear_factor(c: int, out_multiplier: int) -> tuple[int, int] | None:
 
 
 def add_constants(c: int, step: Step, out_step: Step, codes: tuple[int, int], zero_point: int,
-                  act: tuple[int, int], fold: bool) -> tuple[tuple, int | None] | None:
+                  act: tuple[int, int], fold: bool, wrap: int = 0) -> tuple[tuple, int] | None:
     """One row of ``add_sub_8bit``'s constants (ADD_FIELDS) for s = c x1 + step(x2), out = out_step(s) +
-    zero_point, and the kernel's ``zero_point`` argument: None when ``fold`` and out_step can add it
-    exactly. None when the kernel would not compute this exactly for every pair of codes in ``codes``."""
+    zero_point (``wrap`` WRAP_INT16: that sum wraps in int16), and the kernel's ``zero_point`` argument:
+    0 when ``fold`` and out_step can add it exactly. None when the kernel would not compute this exactly
+    for every pair of codes in ``codes``."""
     lo, hi = codes
     v_lo, v_hi = step.range_over(lo, hi)
     linear = max(abs(c * lo), abs(c * hi))
@@ -165,27 +167,28 @@ def add_constants(c: int, step: Step, out_step: Step, codes: tuple[int, int], ze
         return None
     folded = out_step.plus(zero_point)
     if fold and folded.fits(s_lo, s_hi):
-        return (*factor, *step.as_tuple(), *folded.as_tuple(), *act), None
-    return (*factor, *step.as_tuple(), *out_step.as_tuple(), *act), zero_point
+        return (*factor, *step.as_tuple(), *folded.as_tuple(), wrap, *act), 0
+    return (*factor, *step.as_tuple(), *out_step.as_tuple(), wrap, *act), zero_point
 
 
 def mul_constants(offsets: tuple[int, int], step: Step | None, codes: tuple[int, int], zero_point: int,
-                  act: tuple[int, int], sat: tuple[int, int], fold: bool) -> tuple[tuple, int | None] | None:
+                  act: tuple[int, int], sat: tuple[int, int] = NO_SATURATION, fold: bool = True,
+                  wrap: int = 0) -> tuple[tuple, int] | None:
     """One row of ``mul_8bit``'s constants (MUL_FIELDS) for out = step((x1 + o1) (x2 + o2)) + zero_point
-    (no step: XNNPACK's float requantization, zero point not folded; ``sat``: the VECTOR lanes' int16
-    saturation), and the kernel's ``zero_point`` argument (None when folded); None when the kernel would
-    not compute this exactly."""
+    (no step: XNNPACK's float requantization, zero point not folded; ``sat``, ``wrap``: the optimized
+    NEON lanes' int16 saturation and wrapping, used with the kernel's ``lanes``), and the kernel's
+    ``zero_point`` argument (0 when folded); None when the kernel would not compute this exactly."""
     lo, hi = codes
     ends = [(a + offsets[0]) * (b + offsets[1]) for a in (lo, hi) for b in (lo, hi)]
     p_lo, p_hi = min(ends), max(ends)
     if step is None:
-        return (*offsets, *linear_step(0, 0).as_tuple(), *sat, *act), zero_point
+        return (*offsets, *linear_step(0, 0).as_tuple(), *sat, wrap, *act), zero_point
     if not step.fits(p_lo, p_hi):
         return None
     folded = step.plus(zero_point)
     if fold and folded.fits(p_lo, p_hi):
-        return (*offsets, *folded.as_tuple(), *sat, *act), None
-    return (*offsets, *step.as_tuple(), *sat, *act), zero_point
+        return (*offsets, *folded.as_tuple(), *sat, wrap, *act), 0
+    return (*offsets, *step.as_tuple(), *sat, wrap, *act), zero_point
 
 
 def full_range(dtype: np.dtype, act_min: int, act_max: int) -> bool | None:
@@ -216,7 +219,10 @@ def lane_pattern(modes: np.ndarray) -> tuple[int, int, int]:
 def all_pairs(dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     """Every (x1, x2) pair of 8-bit codes as two flat arrays: x1 = codes[i // 256], x2 = codes[i % 256]."""
     codes = np.arange(256, dtype=np.uint8).view(dtype)
-    return np.repeat(codes, 256), np.tile(codes, 256)
+    x1, x2 = np.repeat(codes, 256), np.tile(codes, 256)
+    for x in (x1, x2):  # read-only like every input at Eval: the kernels compile once for both
+        x.setflags(write=False)
+    return x1, x2
 
 
 def linear_form(targets: np.ndarray, x1: np.ndarray, x2: np.ndarray, slope1: float, slope2: float,
@@ -239,29 +245,13 @@ def linear_form(targets: np.ndarray, x1: np.ndarray, x2: np.ndarray, slope1: flo
 
 
 # --- Eval (jitted) --------------------------------------------------------------------------------
-
-@jit
-def _round(p, t, a, b, k):
-    """(p + (a if p < t else b)) >> k."""
-    return (p + (a if p < t else b)) >> k
-
-
-@jit
-def _step(x, m, t, a, b, k):
-    """step(x); m is already an int32 value widened to int64 (the product is one VPMULDQ)."""
-    return _round(np.int64(np.int32(x)) * m, t, a, b, k)
-
-
-@jit
-def _finish(r, zero_point, saturate, wrap, sat_min, sat_max, act_min, act_max):
-    """[saturate to [sat_min, sat_max]], + zero point (None: already in r) [wrapping in int16], clamp."""
-    if saturate is not None:
-        r = min(max(r, sat_min), sat_max)
-    if zero_point is not None:
-        r = r + zero_point
-    if wrap is not None:
-        r = (r << 48) >> 48
-    return min(max(r, act_min), act_max)
+#
+# Compile time matters as much as speed here (every process with a cold cache compiles these): each
+# kernel has one body per lane-ops / ``full`` / ``fscale`` variant, and that body holds one vectorised
+# loop for every row layout - a fixed input (inner stride 0) enters it as a constant factor: its
+# element is read once and the moving input's element stands in, masked to 0 (MUL) or multiplied by 0
+# (the linear form). ``add_sub_8bit`` (the few ADD/SUB without a linear form, and Prepare's fit) is a
+# plain scalar loop.
 
 
 @jit
@@ -280,206 +270,28 @@ def _bounds(out, consts, kind, full):
 
 
 @jit
-def _code(bits, x):
-    """The value of the 8-bit code whose bits read as uint8 are ``bits``, in the type of ``x``."""
-    return np.int64(bits) if bits <= np.iinfo(x.dtype).max else np.int64(bits) - 256
-
-
-@jit
-def _lookup(out, ob, table, x, s, n):
-    """out[ob + i] = table[bits of x[s + i]], i < n."""
-    bits = x.view(np.uint8)
-    for i in range(np.uint64(n)):
-        out[ob + i] = table[bits[s + i]]
-
-
-@jit
-def _fit_row(table, x, slope, act_min, act_max):
-    """(found, m, bias, shift) with clamp((code m + bias) >> shift) == table[bits] for all 256 codes of
-    x's type: m is ``slope`` to ~29 bits (rounded, then one unit either way), the biases that fit are an
-    interval computed from every code, so a form found is exact by construction (as ``linear_form``)."""
-    shift = 0
-    while shift < 40 and abs(slope) * 2.0 ** (shift + 1) < 2.0 ** 29:
-        shift += 1
-    base = np.int64(np.round(slope * 2.0 ** shift))
-    d = np.int64(1) << shift
-    for delta in (0, 1, -1):
-        m = base + delta
-        low = -(np.int64(1) << 62)
-        high = np.int64(1) << 62
-        for bits in range(256):
-            total = _code(bits, x) * m
-            t = np.int64(table[bits])
-            if t > act_min:
-                low = max(low, t * d - total)
-            if t < act_max:
-                high = min(high, (t + 1) * d - 1 - total)
-        if low <= high:
-            return True, m, low + (high - low) // 2, shift
-    return False, np.int64(0), np.int64(0), 0
-
-
-@jit
-def _table_row(out, ob, table, x, s, n, slope, act_min, act_max):
-    """A row whose other input is fixed, from ``table`` (its 256 outputs, by code bits): as
-    clamp((x m + bias) >> shift) when that form reproduces the table (``_fit_row``: one multiply, add
-    and shift per element), else by lookup."""
-    found, m, bias, shift = _fit_row(table, x, slope, act_min, act_max)
-    if found:
-        m = _wide32(m)
-        for i in range(np.uint64(n)):
-            out[ob + i] = min(max((_wide32(x[s + i]) * m + bias) >> shift, act_min), act_max)
-    else:
-        _lookup(out, ob, table, x, s, n)
-
-
-# A block is rows [row_from, row_to) of the broadcast plan, columns [col_from, col_to) of each, with the
-# constants ``consts[kind]``: out[ob + i] from x1[s1 + i] and x2[s2 + i] (an input with inner stride 0
-# stays at its first element). The offsets are unsigned, so Numba indexes without its negative-index
-# wraparound and LLVM sees contiguous accesses; the kernels call a block once per op (or once per run of
-# one lane kind): a call per row would cost about as much as a 128-element row computes.
-ROW_TABLE_MIN = 4096
-
-
-@jit
-def _add_block(out, x1, x2, loops, strides1, strides2, row_from, row_to, col_from, col_to, consts, kind,
-               zero_point, wrap, full):
-    """out = finish(step_out(c x1 + step(x2))), where step_out's product s * out_m is computed as
-    ((x1 * k1) << shift1) + step(x2) * out_m (c * out_m = k1 * 2**shift1): three 32 x 32-bit products."""
-    k1, j = _wide32(consts[kind, 0]), consts[kind, 1]
-    m, t, sa, sb, k = _wide32(consts[kind, 2]), consts[kind, 3], consts[kind, 4], consts[kind, 5], consts[kind, 6]
-    om, ot, oa, obb, ok = _wide32(consts[kind, 7]), consts[kind, 8], consts[kind, 9], consts[kind, 10], consts[kind, 11]
-    zp = zero_point
-    lo, hi = _bounds(out, consts, kind, full)
-    inner = loops[-1]
-    step1 = strides1[-1]
-    step2 = strides2[-1]
-    n = np.uint64(col_to - col_from)
-    for row in range(row_from, row_to):
-        start1, start2 = row_offsets(row, loops, strides1, strides2)
-        ob = np.uint64(row * inner + col_from)
-        s1 = np.uint64(start1 + col_from * step1)
-        s2 = np.uint64(start2 + col_from * step2)
-        if step1 != 0 and step2 != 0:
-            for i in range(n):
-                p = ((_wide32(x1[s1 + i]) * k1) << j) + _wide32(_step(x2[s2 + i], m, t, sa, sb, k)) * om
-                out[ob + i] = _finish(_round(p, ot, oa, obb, ok), zp, None, wrap, 0, 0, lo, hi)
-        elif step1 != 0:  # x2 fixed
-            p0 = _wide32(_step(x2[s2], m, t, sa, sb, k)) * om
-            if n >= ROW_TABLE_MIN:
-                table = np.empty(256, out.dtype)
-                for bits in range(256):
-                    p = ((_code(bits, x1) * k1) << j) + p0
-                    table[bits] = _finish(_round(p, ot, oa, obb, ok), zp, None, wrap, 0, 0, lo, hi)
-                _table_row(out, ob, table, x1, s1, n, k1 * 2.0 ** (j - ok), lo, hi)
-            else:
-                for i in range(n):
-                    p = ((_wide32(x1[s1 + i]) * k1) << j) + p0
-                    out[ob + i] = _finish(_round(p, ot, oa, obb, ok), zp, None, wrap, 0, 0, lo, hi)
-        elif step2 != 0:  # x1 fixed
-            p0 = (_wide32(x1[s1]) * k1) << j
-            if n >= ROW_TABLE_MIN:
-                table = np.empty(256, out.dtype)
-                for bits in range(256):
-                    p = p0 + _wide32(_step(_code(bits, x2), m, t, sa, sb, k)) * om
-                    table[bits] = _finish(_round(p, ot, oa, obb, ok), zp, None, wrap, 0, 0, lo, hi)
-                _table_row(out, ob, table, x2, s2, n, m * 2.0 ** -k * om * 2.0 ** -ok, lo, hi)
-            else:
-                for i in range(n):
-                    p = p0 + _wide32(_step(x2[s2 + i], m, t, sa, sb, k)) * om
-                    out[ob + i] = _finish(_round(p, ot, oa, obb, ok), zp, None, wrap, 0, 0, lo, hi)
-        else:  # both fixed
-            p = ((_wide32(x1[s1]) * k1) << j) + _wide32(_step(x2[s2], m, t, sa, sb, k)) * om
-            v = _finish(_round(p, ot, oa, obb, ok), zp, None, wrap, 0, 0, lo, hi)
-            for i in range(n):
-                out[ob + i] = v
-
-
-@jit
-def _mul_slope(m, k, fscale):
-    """d value / d p: m / 2**k, or the float scale."""
-    if fscale is None:
-        return m * 2.0 ** -k
-    return np.float64(fscale)
-
-
-@jit
-def _mul_value(p, m, t, a, b, k, fscale):
-    if fscale is None:
-        return _step(p, m, t, a, b, k)
-    return np.int64(np.rint(np.float32(np.float32(p) * fscale)))
-
-
-@jit
-def _mul_block(out, x1, x2, loops, strides1, strides2, row_from, row_to, col_from, col_to, consts, kind,
-               zero_point, saturate, wrap, full, fscale):
-    """out = finish(step((x1 + o1) (x2 + o2))), or XNNPACK's float requantization with ``fscale``."""
-    o1, o2, m, t, sa, sb, k = consts[kind, 0], consts[kind, 1], _wide32(consts[kind, 2]), consts[kind, 3], \
-        consts[kind, 4], consts[kind, 5], consts[kind, 6]
-    zp, sat_min, sat_max = zero_point, consts[kind, 7], consts[kind, 8]
-    lo, hi = _bounds(out, consts, kind, full)
-    inner = loops[-1]
-    step1 = strides1[-1]
-    step2 = strides2[-1]
-    n = np.uint64(col_to - col_from)
-    for row in range(row_from, row_to):
-        start1, start2 = row_offsets(row, loops, strides1, strides2)
-        ob = np.uint64(row * inner + col_from)
-        s1 = np.uint64(start1 + col_from * step1)
-        s2 = np.uint64(start2 + col_from * step2)
-        if step1 != 0 and step2 != 0:
-            for i in range(n):
-                p = _wide32(np.int64(x1[s1 + i]) + o1) * _wide32(np.int64(x2[s2 + i]) + o2)
-                v = _mul_value(p, m, t, sa, sb, k, fscale)
-                out[ob + i] = _finish(v, zp, saturate, wrap, sat_min, sat_max, lo, hi)
-        elif step1 != 0:  # x2 fixed: p = (x1 + o1) * factor
-            factor = _wide32(np.int64(x2[s2]) + o2)
-            if n >= ROW_TABLE_MIN:
-                table = np.empty(256, out.dtype)
-                for bits in range(256):
-                    v = _mul_value((_code(bits, x1) + o1) * factor, m, t, sa, sb, k, fscale)
-                    table[bits] = _finish(v, zp, saturate, wrap, sat_min, sat_max, lo, hi)
-                _table_row(out, ob, table, x1, s1, n, factor * _mul_slope(m, k, fscale), lo, hi)
-            else:
-                for i in range(n):
-                    p = _wide32(np.int64(x1[s1 + i]) + o1) * factor
-                    v = _mul_value(p, m, t, sa, sb, k, fscale)
-                    out[ob + i] = _finish(v, zp, saturate, wrap, sat_min, sat_max, lo, hi)
-        elif step2 != 0:  # x1 fixed: p = factor * (x2 + o2)
-            factor = _wide32(np.int64(x1[s1]) + o1)
-            if n >= ROW_TABLE_MIN:
-                table = np.empty(256, out.dtype)
-                for bits in range(256):
-                    v = _mul_value(factor * (_code(bits, x2) + o2), m, t, sa, sb, k, fscale)
-                    table[bits] = _finish(v, zp, saturate, wrap, sat_min, sat_max, lo, hi)
-                _table_row(out, ob, table, x2, s2, n, factor * _mul_slope(m, k, fscale), lo, hi)
-            else:
-                for i in range(n):
-                    p = factor * _wide32(np.int64(x2[s2 + i]) + o2)
-                    v = _mul_value(p, m, t, sa, sb, k, fscale)
-                    out[ob + i] = _finish(v, zp, saturate, wrap, sat_min, sat_max, lo, hi)
-        else:
-            p = (np.int64(x1[s1]) + o1) * (np.int64(x2[s2]) + o2)
-            v = _finish(_mul_value(p, m, t, sa, sb, k, fscale), zp, saturate, wrap, sat_min, sat_max, lo, hi)
-            for i in range(n):
-                out[ob + i] = v
-
-
-@jit
-def _run(position, left, period, vector_end):
-    """(kind, length) of the run of one lane kind starting at output ``position``, at most ``left`` long."""
-    j = position % period
+def _block_end(row, col, rows, inner, period, vector_end):
+    """(row_to, col_to, kind) of the block starting at output row ``row``, column ``col``: the whole rest
+    of the tensor when one lane kind covers it, else the run of one kind in this row that starts there
+    (output i has kind VECTOR when i % period < vector_end)."""
+    if vector_end == 0:
+        return rows, inner, SCALAR
+    if vector_end >= period:
+        return rows, inner, VECTOR
+    j = (row * inner + col) % period
     if j < vector_end:
-        return VECTOR, min(left, vector_end - j)
-    return SCALAR, min(left, period - j)
+        return row + 1, col + min(inner - col, vector_end - j), VECTOR
+    return row + 1, col + min(inner - col, period - j), SCALAR
 
 
 @jit
-def add_sub_8bit(out, x1, x2, loops, strides1, strides2, consts, period, vector_end, zero_point, wrap, full):
-    """8-bit ADD/SUB as steps (module docstring): out = finish(step_out(c x1 + step(x2))), consts [2, 14]
-    (ADD_FIELDS), the VECTOR row (and ``wrap``) for outputs i with i % period < vector_end; ``zero_point``
-    the output's, or None when Prepare folded it into the output step; ``wrap`` None or True; ``full``
-    True when [act_min, act_max] is the output type's range (else None).
+def add_sub_8bit(out, x1, x2, loops, strides1, strides2, consts, period, vector_end, zero_point):
+    """8-bit ADD/SUB as steps (module docstring): out = clamp(wrap(step_out(c x1 + step(x2)) + zero_point)),
+    consts [2, 15] (ADD_FIELDS), the VECTOR row for outputs i with i % period < vector_end; ``zero_point``
+    0 when Prepare folded it into the output step; ``wrap`` (a row's field) 48 when the sum wraps in int16,
+    else 0. A plain scalar loop: it runs at Prepare (to fit ``add_linear_8bit``'s form) and for the few
+    ADD/SUB without such a form. step_out's product s * out_m is formed as ((x1 * k1) << shift1) +
+    step(x2) * out_m (c * out_m = k1 * 2**shift1).
 
     Matches reference/integer_ops/add.h ``AddFunc`` and reference/sub.h (general quantized path),
     optimized/integer_ops/add.h ``AddElementwiseInt8`` / ``AddScalarBroadcast`` (NEON lanes, see
@@ -487,60 +299,150 @@ def add_sub_8bit(out, x1, x2, loops, strides1, strides2, consts, period, vector_
     constants."""
     inner = loops[-1]
     rows = out.size // inner
-    if vector_end == 0 or vector_end >= period:  # one lane kind throughout
-        if vector_end == 0:
-            _add_block(out, x1, x2, loops, strides1, strides2, 0, rows, 0, inner, consts, SCALAR, zero_point, None,
-                       full)
-        else:
-            _add_block(out, x1, x2, loops, strides1, strides2, 0, rows, 0, inner, consts, VECTOR, zero_point, wrap,
-                       full)
-        return
+    step1 = strides1[-1]
+    step2 = strides2[-1]
+    zp = np.int64(zero_point)
     for row in range(rows):
-        i = 0
-        while i < inner:
-            kind, n = _run(row * inner + i, inner - i, period, vector_end)
-            if kind == VECTOR:
-                _add_block(out, x1, x2, loops, strides1, strides2, row, row + 1, i, i + n, consts, VECTOR, zero_point,
-                           wrap, full)
-            else:
-                _add_block(out, x1, x2, loops, strides1, strides2, row, row + 1, i, i + n, consts, SCALAR, zero_point,
-                           None, full)
-            i += n
+        start1, start2 = row_offsets(row, loops, strides1, strides2)
+        for i in range(inner):
+            o = row * inner + i
+            kind = SCALAR
+            if vector_end != 0 and (vector_end >= period or o % period < vector_end):
+                kind = VECTOR
+            q = _wide32(x2[start2 + i * step2]) * consts[kind, 2]
+            v = (q + (consts[kind, 4] if q < consts[kind, 3] else consts[kind, 5])) >> consts[kind, 6]
+            s = ((np.int64(x1[start1 + i * step1]) * consts[kind, 0]) << consts[kind, 1]) + v * consts[kind, 7]
+            r = ((s + (consts[kind, 9] if s < consts[kind, 8] else consts[kind, 10])) >> consts[kind, 11]) + zp
+            w = consts[kind, 12]
+            out[o] = min(max((r << w) >> w, consts[kind, 13]), consts[kind, 14])
 
 
 @jit
-def mul_8bit(out, x1, x2, loops, strides1, strides2, consts, period, vector_end, zero_point, saturate, wrap, full,
-             fscale):
-    """8-bit MUL as a step (module docstring): out = finish(step((x1 + o1) (x2 + o2))), consts [2, 11]
-    (MUL_FIELDS), the VECTOR row (and ``saturate``, ``wrap``) for outputs i with i % period < vector_end;
-    ``zero_point`` the output's, or None when Prepare folded it into the step; ``saturate`` / ``wrap``
-    None or True; ``full`` True when [act_min, act_max] is the output type's range (else None); with
-    ``fscale`` (a float32) the value is rne(float32(float32(p) * fscale)) instead of the step.
+def _mul_block(out, x1, x2, loops, strides1, strides2, row_from, row_to, col_from, col_to, consts, kind,
+               zero_point, lanes, full, fscale):
+    """out = clamp(lane_ops(step((x1 + o1) (x2 + o2))) + zero_point) over rows [row_from, row_to),
+    columns [col_from, col_to), or XNNPACK's float requantization with ``fscale``; ``lanes`` (the
+    optimized NEON lanes): saturate to [sat_min, sat_max] and wrap the zero point's sum in int16 (the
+    row's ``wrap`` 48; a SCALAR row has neutral values)."""
+    o1, o2 = consts[kind, 0], consts[kind, 1]
+    m, t, add_lo, add_hi, k = _wide32(consts[kind, 2]), consts[kind, 3], consts[kind, 4], consts[kind, 5], \
+        consts[kind, 6]
+    sat_min, sat_max, w = consts[kind, 7], consts[kind, 8], consts[kind, 9]
+    zp = np.int64(zero_point)
+    lo, hi = _bounds(out, consts, kind, full)
+    inner = loops[-1]
+    step1 = strides1[-1]
+    step2 = strides2[-1]
+    n = np.uint64(col_to - col_from)
+    for row in range(row_from, row_to):
+        start1, start2 = row_offsets(row, loops, strides1, strides2)
+        ob = np.uint64(row * inner + col_from)
+        s1 = np.uint64(start1 + col_from * step1)
+        s2 = np.uint64(start2 + col_from * step2)
+        # p = (a + oa) * ((b & mask) + cb): a the moving input; a fixed one's (x + offset) is cb, mask 0
+        if step1 != 0:
+            a, sa, oa = x1, s1, o1
+            if step2 != 0:
+                b, sb, mask, cb = x2, s2, np.int64(-1), o2
+            else:
+                b, sb, mask, cb = x1, s1, np.int64(0), np.int64(x2[s2]) + o2
+        else:
+            a, sa, oa = x2, s2, o2
+            b, sb, mask, cb = x2, s2, np.int64(0), np.int64(x1[s1]) + o1
+        count = n if step1 != 0 or step2 != 0 else np.uint64(1)  # both fixed: one value, copied below
+        for i in range(count):
+            p = _wide32(np.int64(a[sa + i]) + oa) * _wide32((np.int64(b[sb + i]) & mask) + cb)
+            if fscale is None:
+                q = _wide32(p) * m
+                r = (q + (add_lo if q < t else add_hi)) >> k
+            else:
+                r = np.int64(np.rint(np.float32(np.float32(p) * fscale)))
+            if lanes is not None:
+                r = min(max(r, sat_min), sat_max) + zp
+                r = (r << w) >> w
+            else:
+                r = r + zp
+            out[ob + i] = min(max(r, lo), hi)
+        for i in range(count, n):
+            out[ob + i] = out[ob]
+
+
+@jit
+def mul_8bit(out, x1, x2, loops, strides1, strides2, consts, period, vector_end, zero_point, lanes, full, fscale):
+    """8-bit MUL as a step (module docstring): out = clamp(step((x1 + o1) (x2 + o2)) + zero_point), consts
+    [2, 12] (MUL_FIELDS), the VECTOR row for outputs i with i % period < vector_end; ``zero_point`` 0
+    when Prepare folded it into the step; ``lanes`` None, or True for the optimized NEON lanes (each
+    row's sat_min, sat_max, wrap); ``full`` True when [act_min, act_max] is the output type's range (else
+    None); with ``fscale`` (a float32) the value is rne(float32(float32(p) * fscale)) instead of the step.
 
     Matches reference/integer_ops/mul.h ``MulElementwise`` (MultiplyByQuantizedMultiplier),
     optimized/integer_ops/mul.h NEON blocks (kernels/neon_add.py ``neon_mul_8bit``) and XNNPACK's qs8/qu8
     vmul fp32 and rndnu (kernels/xnnpack_elementwise.py), by Prepare's constants."""
     inner = loops[-1]
     rows = out.size // inner
-    if vector_end == 0 or vector_end >= period:
-        if vector_end == 0:
-            _mul_block(out, x1, x2, loops, strides1, strides2, 0, rows, 0, inner, consts, SCALAR, zero_point, None,
-                       None, full, fscale)
+    row, col = 0, 0
+    while row < rows:
+        row_to, col_to, kind = _block_end(row, col, rows, inner, period, vector_end)
+        _mul_block(out, x1, x2, loops, strides1, strides2, row, row_to, col, col_to, consts, kind, zero_point,
+                   lanes, full, fscale)
+        if col_to == inner:
+            row, col = row_to, 0
         else:
-            _mul_block(out, x1, x2, loops, strides1, strides2, 0, rows, 0, inner, consts, VECTOR, zero_point, saturate,
-                       wrap, full, fscale)
-        return
-    for row in range(rows):
-        i = 0
-        while i < inner:
-            kind, n = _run(row * inner + i, inner - i, period, vector_end)
-            if kind == VECTOR:
-                _mul_block(out, x1, x2, loops, strides1, strides2, row, row + 1, i, i + n, consts, VECTOR, zero_point,
-                           saturate, wrap, full, fscale)
+            col = col_to
+
+
+@jit
+def _linear_block(out, x1, x2, loops, strides1, strides2, row_from, row_to, col_from, col_to, consts, kind, full):
+    """out = clamp((x1 m1 + x2 m2 + bias) >> shift) (``add_linear_8bit``) over rows [row_from, row_to),
+    columns [col_from, col_to)."""
+    m1, m2, bias, sh = consts[kind, 0], consts[kind, 1], consts[kind, 2], consts[kind, 3]
+    lo, hi = _bounds(out, consts, kind, full)
+    inner = loops[-1]
+    step1 = strides1[-1]
+    step2 = strides2[-1]
+    n = np.uint64(col_to - col_from)
+    for row in range(row_from, row_to):
+        start1, start2 = row_offsets(row, loops, strides1, strides2)
+        ob = np.uint64(row * inner + col_from)
+        s1 = np.uint64(start1 + col_from * step1)
+        s2 = np.uint64(start2 + col_from * step2)
+        # a * ma + b * mb + c: a the moving input; a fixed one's term joins c (and mb = 0)
+        if step1 != 0:
+            a, sa, ma = x1, s1, m1
+            if step2 != 0:
+                b, sb, mb, c = x2, s2, m2, bias
             else:
-                _mul_block(out, x1, x2, loops, strides1, strides2, row, row + 1, i, i + n, consts, SCALAR, zero_point,
-                           None, None, full, fscale)
-            i += n
+                b, sb, mb, c = x1, s1, np.int64(0), bias + np.int64(x2[s2]) * m2
+        else:
+            a, sa, ma = x2, s2, m2
+            b, sb, mb, c = x2, s2, np.int64(0), bias + np.int64(x1[s1]) * m1
+        count = n if step1 != 0 or step2 != 0 else np.uint64(1)  # both fixed: one value, copied below
+        for i in range(count):
+            total = _wide32(a[sa + i]) * _wide32(ma) + _wide32(b[sb + i]) * _wide32(mb) + c
+            out[ob + i] = min(max(total >> sh, lo), hi)
+        for i in range(count, n):
+            out[ob + i] = out[ob]
+
+
+@jit
+def add_linear_8bit(out, x1, x2, loops, strides1, strides2, consts, period, vector_end, full):
+    """8-bit ADD/SUB in a form with one rounding, found at Prepare (``linear_form``): out =
+    clamp((x1 m1 + x2 m2 + bias) >> shift), consts [2, 6] (LINEAR_FIELDS), the VECTOR row for outputs i
+    with i % period < vector_end; ``full`` True when [act_min, act_max] is the output type's range.
+
+    Bit-exact with the op's own arithmetic (reference/integer_ops/add.h, the optimized NEON lanes,
+    XNNPACK's qs8 vadd) because Prepare fitted m1, m2, bias, shift to its outputs on all 65536 input
+    pairs; XNNPACK's qs8/qu8 vadd is this form already."""
+    inner = loops[-1]
+    rows = out.size // inner
+    row, col = 0, 0
+    while row < rows:
+        row_to, col_to, kind = _block_end(row, col, rows, inner, period, vector_end)
+        _linear_block(out, x1, x2, loops, strides1, strides2, row, row_to, col, col_to, consts, kind, full)
+        if col_to == inner:
+            row, col = row_to, 0
+        else:
+            col = col_to
 
 
 @jit
@@ -559,58 +461,3 @@ def _bias_interval(x1, x2, targets, m1, m2, shift, act_min, act_max):
         if t < act_max:
             high = min(high, (t + 1) * d - 1 - total)
     return low, high
-
-
-@jit
-def _linear_block(out, x1, x2, loops, strides1, strides2, row_from, row_to, col_from, col_to, consts, kind, full):
-    """out = clamp((x1 m1 + x2 m2 + bias) >> shift) (``add_linear_8bit``)."""
-    m1, m2, bias, sh = _wide32(consts[kind, 0]), _wide32(consts[kind, 1]), consts[kind, 2], consts[kind, 3]
-    lo, hi = _bounds(out, consts, kind, full)
-    inner = loops[-1]
-    step1 = strides1[-1]
-    step2 = strides2[-1]
-    n = np.uint64(col_to - col_from)
-    for row in range(row_from, row_to):
-        start1, start2 = row_offsets(row, loops, strides1, strides2)
-        ob = np.uint64(row * inner + col_from)
-        s1 = np.uint64(start1 + col_from * step1)
-        s2 = np.uint64(start2 + col_from * step2)
-        if step1 != 0 and step2 != 0:
-            for i in range(n):
-                total = _wide32(x1[s1 + i]) * m1 + _wide32(x2[s2 + i]) * m2 + bias
-                out[ob + i] = min(max(total >> sh, lo), hi)
-        elif step1 != 0:  # x2 fixed: its term joins the bias
-            fixed = _wide32(x2[s2]) * m2 + bias
-            for i in range(n):
-                out[ob + i] = min(max((_wide32(x1[s1 + i]) * m1 + fixed) >> sh, lo), hi)
-        elif step2 != 0:  # x1 fixed
-            fixed = _wide32(x1[s1]) * m1 + bias
-            for i in range(n):
-                out[ob + i] = min(max((_wide32(x2[s2 + i]) * m2 + fixed) >> sh, lo), hi)
-        else:
-            v = min(max((_wide32(x1[s1]) * m1 + _wide32(x2[s2]) * m2 + bias) >> sh, lo), hi)
-            for i in range(n):
-                out[ob + i] = v
-
-
-@jit
-def add_linear_8bit(out, x1, x2, loops, strides1, strides2, consts, period, vector_end, full):
-    """8-bit ADD/SUB in a form with one rounding, found at Prepare (``linear_form``): out =
-    clamp((x1 m1 + x2 m2 + bias) >> shift), consts [2, 6] (LINEAR_FIELDS), the VECTOR row for outputs i
-    with i % period < vector_end; ``full`` True when [act_min, act_max] is the output type's range.
-
-    Bit-exact with the op's own arithmetic (reference/integer_ops/add.h, the optimized NEON lanes,
-    XNNPACK's qs8 vadd) because Prepare fitted m1, m2, bias, shift to its outputs on all 65536 input
-    pairs; XNNPACK's qs8/qu8 vadd is this form already."""
-    inner = loops[-1]
-    rows = out.size // inner
-    if vector_end == 0 or vector_end >= period:
-        kind = SCALAR if vector_end == 0 else VECTOR
-        _linear_block(out, x1, x2, loops, strides1, strides2, 0, rows, 0, inner, consts, kind, full)
-        return
-    for row in range(rows):
-        i = 0
-        while i < inner:
-            kind, n = _run(row * inner + i, inner - i, period, vector_end)
-            _linear_block(out, x1, x2, loops, strides1, strides2, row, row + 1, i, i + n, consts, kind, full)
-            i += n

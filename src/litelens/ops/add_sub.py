@@ -231,16 +231,14 @@ class _AddSub(Op):
             c = signs[lin] << (q.left_shift - 1)  # (x + offset) * 2**19, the sign of its operand
             step = steps[other].negated() if signs[other] < 0 else steps[other]
             step = step.plus(c * (q.offset1, q.offset2)[lin])
+            wrap = b8.WRAP_INT16 if row == b8.VECTOR else 0  # vmovn_s32 + vaddq_s16: the sum wraps in int16
             made = b8.add_constants(c, step, out_step, code_range(ops.x1.dtype), q.out_offset,
-                                    (q.act_min, q.act_max), fold=not optimized)
+                                    (q.act_min, q.act_max), fold=not optimized, wrap=wrap)
             if made is None:
                 return None
             rows[row], zero_point = made
         rows.setflags(write=False)
-        full = b8.full_range(ops.out.dtype, q.act_min, q.act_max)
-        wrap = True if optimized else None  # vmovn_s32 + vaddq_s16: the vector lanes' sum wraps in int16
-        return BinaryParams(ops.plan, b8.add_sub_8bit, (rows, period, vector_end, zero_point, wrap, full), q,
-                            swap=lin == 1)
+        return BinaryParams(ops.plan, b8.add_sub_8bit, (rows, period, vector_end, zero_point), q, swap=lin == 1)
 
     @staticmethod
     def _input_step(kind: int, offset: int, multiplier: int, shift: int, left_shift: int) -> b8.Step | None:

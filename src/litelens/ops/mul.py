@@ -97,13 +97,16 @@ class Mul(Op):
             if -32768 <= min(r_lo, r_lo + q.out_offset) and max(r_hi, r_hi + q.out_offset) <= 32767:
                 # the int16 narrowing and wrapping cannot change a product: the lanes compute as the scalar code
                 return Mul._reference(ops, q, dtype)
-        made = step and b8.mul_constants((q.offset1, q.offset2), step, code_range(dtype), q.out_offset,
-                                         (q.act_min, q.act_max), b8.INT16_SATURATION, fold=False)
-        if made is not None:
-            rows = np.array([made[0]] * 2, np.int64)
+        # SCALAR lanes: the scalar code; VECTOR lanes: [saturate,] add the zero point wrapping in int16
+        made = [step and b8.mul_constants((q.offset1, q.offset2), step, code_range(dtype), q.out_offset,
+                                          (q.act_min, q.act_max), sat, fold=False, wrap=wrap)
+                for sat, wrap in [(b8.NO_SATURATION, 0),
+                                  (b8.INT16_SATURATION if saturate else b8.NO_SATURATION, b8.WRAP_INT16)]]
+        if made[0] is not None and made[1] is not None:
+            rows = np.array([made[0][0], made[1][0]], np.int64)
             rows.setflags(write=False)
             full = b8.full_range(dtype, q.act_min, q.act_max)
-            args = (rows, period, vector_end, q.out_offset, saturate, True, full, None)
+            args = (rows, period, vector_end, q.out_offset, True, full, None)
             return BinaryParams(ops.plan, b8.mul_8bit, args, q)
         info = np.iinfo(dtype)
         tail = (q.offset1, q.offset2, q.out_multiplier, q.out_shift, q.out_offset, q.act_min, q.act_max,
@@ -118,12 +121,12 @@ class Mul(Op):
         if dtype != np.int16:
             step = _mbqm_step(ops, q.offset1, q.offset2, q.out_multiplier, q.out_shift)
             made = step and b8.mul_constants((q.offset1, q.offset2), step, code_range(dtype), q.out_offset,
-                                             (q.act_min, q.act_max), b8.INT16_SATURATION, fold=True)
+                                             (q.act_min, q.act_max), fold=True)
             if made is not None:
                 rows = np.array([made[0]] * 2, np.int64)
                 rows.setflags(write=False)
                 full = b8.full_range(dtype, q.act_min, q.act_max)
-                return BinaryParams(ops.plan, b8.mul_8bit, (rows, b8.UNIFORM, 0, made[1], None, None, full, None), q)
+                return BinaryParams(ops.plan, b8.mul_8bit, (rows, b8.UNIFORM, 0, made[1], None, full, None), q)
         args = (q.offset1, q.offset2, q.out_multiplier, q.out_shift, q.out_offset, q.act_min, q.act_max)
         return BinaryParams(ops.plan, k.quantized_mul, args, q)
 
@@ -139,16 +142,16 @@ class Mul(Op):
             step = b8.floor_step(m, pre, 1 << (30 + post), 31 + post)
             p_lo, p_hi = _product_range(ops, -z1, -z2)
             if step is not None and max(abs(p_lo), abs(p_hi)) << pre < 2**31:
-                made = b8.mul_constants((-z1, -z2), step, codes, zo, (lo, hi), b8.INT16_SATURATION, fold=True)
+                made = b8.mul_constants((-z1, -z2), step, codes, zo, (lo, hi), fold=True)
             if made is None:
                 return BinaryParams(ops.plan, xk.qs8_mul_rndnu, (z1, z2, m, pre, post, zo, lo, hi), q)
         else:
             fscale = np.float32(q.scale)
-            made = b8.mul_constants((-z1, -z2), None, codes, zo, (lo, hi), b8.INT16_SATURATION, fold=False)
+            made = b8.mul_constants((-z1, -z2), None, codes, zo, (lo, hi), fold=False)
         rows = np.array([made[0]] * 2, np.int64)
         rows.setflags(write=False)
         full = b8.full_range(ops.out.dtype, lo, hi)
-        return BinaryParams(ops.plan, b8.mul_8bit, (rows, b8.UNIFORM, 0, made[1], None, None, full, fscale), q)
+        return BinaryParams(ops.plan, b8.mul_8bit, (rows, b8.UNIFORM, 0, made[1], None, full, fscale), q)
 
     def prepare(self, node: Node) -> Prepared:
         activation = NONE if node.options is None else node.options
