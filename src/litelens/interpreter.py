@@ -26,6 +26,7 @@ from litelens.flavors import FLAVORS, parse_flavor, resolve_path
 from litelens.model import ModelInfo, SubgraphInfo, load_model
 from litelens.ops import lookup
 from litelens.ops.base import Node, Op, TensorArg
+from litelens.ops.common import read_only
 from litelens.ops.xnnpack_tensors import check_xnnpack_tensors
 from litelens.threads import blas_threads
 
@@ -343,7 +344,7 @@ class Interpreter:
         self._arrays, self._shared, self.arena_bytes = arrays, shared, arena_bytes
         self._steps = [
             _Step(node=node, op=op, params=params,
-                  inputs=[None if arg is None else self._value(arg.index, arrays) for arg in node.inputs],
+                  inputs=[None if arg is None else read_only(self._value(arg.index, arrays)) for arg in node.inputs],
                   outputs=[arrays[arg.index] for arg in node.outputs],
                   aliased=bool(node.outputs) and node.outputs[0].index in aliases)
             for node, op, params in prepared
@@ -496,7 +497,7 @@ class Interpreter:
             if value.dtype != bound.dtype or value.shape != bound.shape:
                 raise InputError(f"op {index} {step.node.opcode}: input tensor {t} must be "
                                  f"{bound.dtype.name}{list(bound.shape)}, got {value.dtype.name}{list(value.shape)}")
-            np.copyto(bound, value)
+            np.copyto(self._arrays[t], value)
         with blas_threads(self.num_threads):
             _eval(step)
         return [np.array(out) for out in step.outputs]

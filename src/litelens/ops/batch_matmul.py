@@ -37,7 +37,7 @@ from litelens.kernels.requantize_paths import requantize_rows_fp32
 from litelens.kernels.xnnpack_dynamic import qd8_output, quantize_rows_qd8
 from litelens.ops.base import Node, Op, Prepared, TensorArg
 from litelens.ops.fully_connected import xnnpack_scales
-from litelens.ops.common import checked_multiplier
+from litelens.ops.common import checked_multiplier, read_only
 from litelens.ops.registry import register
 
 MAX_RANK = 5  # batch_matmul.cc Prepare: "Support dimensions between 2 and 5, inclusive."
@@ -275,7 +275,7 @@ def _prepare_float(layout: Layout, lhs: TensorArg, rhs: TensorArg) -> FloatPlan:
     k = l3[1] if layout.adj_x else l3[2]
     rhs_kn, rhs_buf_shape = None, (r3[0], k, n) if layout.adj_y else (0, 0, 0)
     if rhs.data is not None:  # [R, K, N] once
-        rhs_kn = np.ascontiguousarray(_matrix_view(rhs.data.reshape(r3), layout.adj_y), dtype=np.float32)
+        rhs_kn = read_only(np.ascontiguousarray(_matrix_view(rhs.data.reshape(r3), layout.adj_y), dtype=np.float32))
         rhs_buf_shape = (0, 0, 0)
     return FloatPlan(
         layout=layout, lhs_shape3=l3, rhs_shape3=r3,
@@ -290,13 +290,13 @@ def _eval_float(plan: FloatPlan, inputs, output: np.ndarray) -> None:
     lhs = inputs[0].reshape(plan.lhs_shape3)
     if layout.adj_x:  # [L, K, M] -> [L, M, K]
         np.copyto(plan.lhs_buf, lhs.swapaxes(1, 2))
-        lhs = plan.lhs_buf
+        lhs = read_only(plan.lhs_buf)  # (read-only like the inputs: one kernel signature)
     rhs = plan.rhs_kn
     if rhs is None:
         rhs = inputs[1].reshape(plan.rhs_shape3)
         if layout.adj_y:  # [R, N, K] -> [R, K, N]
             np.copyto(plan.rhs_buf, rhs.swapaxes(1, 2))
-            rhs = plan.rhs_buf
+            rhs = read_only(plan.rhs_buf)
     m, n = layout.out_shape[-2:]
     out = output.reshape(plan.lhs_batch.size, m, n)
     batch_matmul_float(lhs, rhs, plan.lhs_batch, plan.rhs_batch, out)

@@ -53,3 +53,11 @@ def checked_multiplier(node: Node, real: float, what: str) -> tuple[int, int]:
     if not math.isfinite(real):
         raise node.error(f"the {what} multiplier is {real}: the tensors' quantization scales are out of range")
     return quantize_multiplier(real)
+
+
+def read_only(array: np.ndarray) -> np.ndarray:
+    """A read-only view. Kernels then see every input with one array type (a model's constants are
+    read-only already), so Numba compiles one version instead of two - and cannot write into it."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
