@@ -255,36 +255,6 @@ def linear_form(targets: np.ndarray, x1: np.ndarray, x2: np.ndarray, slope1: flo
 
 
 @jit
-def _wide32(v):
-    """An int32 value as int64, so that LLVM multiplies with VPMULDQ."""
-    return np.int64(np.int32(v))
-
-
-@jit
-def _bounds(out, consts, kind, full):
-    """(act_min, act_max): the last two constants, or with ``full`` the output type's own range as
-    compile-time constants (the clamp and the store become one saturating narrowing)."""
-    if full is None:
-        return consts[kind, consts.shape[1] - 2], consts[kind, consts.shape[1] - 1]
-    return np.int64(np.iinfo(out.dtype).min), np.int64(np.iinfo(out.dtype).max)
-
-
-@jit
-def _block_end(row, col, rows, inner, period, vector_end):
-    """(row_to, col_to, kind) of the block starting at output row ``row``, column ``col``: the whole rest
-    of the tensor when one lane kind covers it, else the run of one kind in this row that starts there
-    (output i has kind VECTOR when i % period < vector_end)."""
-    if vector_end == 0:
-        return rows, inner, SCALAR
-    if vector_end >= period:
-        return rows, inner, VECTOR
-    j = (row * inner + col) % period
-    if j < vector_end:
-        return row + 1, col + min(inner - col, vector_end - j), VECTOR
-    return row + 1, col + min(inner - col, period - j), SCALAR
-
-
-@jit
 def add_sub_8bit(out, x1, x2, loops, strides1, strides2, consts, period, vector_end, zero_point):
     """8-bit ADD/SUB as steps (module docstring): out = clamp(wrap(step_out(c x1 + step(x2)) + zero_point)),
     consts [2, 15] (ADD_FIELDS), the VECTOR row for outputs i with i % period < vector_end; ``zero_point``
@@ -309,7 +279,7 @@ def add_sub_8bit(out, x1, x2, loops, strides1, strides2, consts, period, vector_
             kind = SCALAR
             if vector_end != 0 and (vector_end >= period or o % period < vector_end):
                 kind = VECTOR
-            q = _wide32(x2[start2 + i * step2]) * consts[kind, 2]
+            q = np.int64(x2[start2 + i * step2]) * consts[kind, 2]
             v = (q + (consts[kind, 4] if q < consts[kind, 3] else consts[kind, 5])) >> consts[kind, 6]
             s = ((np.int64(x1[start1 + i * step1]) * consts[kind, 0]) << consts[kind, 1]) + v * consts[kind, 7]
             r = ((s + (consts[kind, 9] if s < consts[kind, 8] else consts[kind, 10])) >> consts[kind, 11]) + zp
@@ -317,111 +287,88 @@ def add_sub_8bit(out, x1, x2, loops, strides1, strides2, consts, period, vector_
             out[o] = min(max((r << w) >> w, consts[kind, 13]), consts[kind, 14])
 
 
-@jit
-def _mul_block(out, x1, x2, loops, strides1, strides2, row_from, row_to, col_from, col_to, consts, kind,
-               zero_point, lanes, full, fscale):
-    """out = clamp(lane_ops(step((x1 + o1) (x2 + o2))) + zero_point) over rows [row_from, row_to),
-    columns [col_from, col_to), or XNNPACK's float requantization with ``fscale``; ``lanes`` (the
-    optimized NEON lanes): saturate to [sat_min, sat_max] and wrap the zero point's sum in int16 (the
-    row's ``wrap`` 48; a SCALAR row has neutral values)."""
-    o1, o2 = consts[kind, 0], consts[kind, 1]
-    m, t, add_lo, add_hi, k = _wide32(consts[kind, 2]), consts[kind, 3], consts[kind, 4], consts[kind, 5], \
-        consts[kind, 6]
-    sat_min, sat_max, w = consts[kind, 7], consts[kind, 8], consts[kind, 9]
-    zp = np.int64(zero_point)
-    lo, hi = _bounds(out, consts, kind, full)
-    inner = loops[-1]
-    step1 = strides1[-1]
-    step2 = strides2[-1]
-    n = np.uint64(col_to - col_from)
-    for row in range(row_from, row_to):
-        start1, start2 = row_offsets(row, loops, strides1, strides2)
-        ob = np.uint64(row * inner + col_from)
-        s1 = np.uint64(start1 + col_from * step1)
-        s2 = np.uint64(start2 + col_from * step2)
-        # p = (a + oa) * ((b & mask) + cb): a the moving input; a fixed one's (x + offset) is cb, mask 0
-        if step1 != 0:
-            a, sa, oa = x1, s1, o1
-            if step2 != 0:
-                b, sb, mask, cb = x2, s2, np.int64(-1), o2
-            else:
-                b, sb, mask, cb = x1, s1, np.int64(0), np.int64(x2[s2]) + o2
-        else:
-            a, sa, oa = x2, s2, o2
-            b, sb, mask, cb = x2, s2, np.int64(0), np.int64(x1[s1]) + o1
-        count = n if step1 != 0 or step2 != 0 else np.uint64(1)  # both fixed: one value, copied below
-        for i in range(count):
-            p = _wide32(np.int64(a[sa + i]) + oa) * _wide32((np.int64(b[sb + i]) & mask) + cb)
-            if fscale is None:
-                q = _wide32(p) * m
-                r = (q + (add_lo if q < t else add_hi)) >> k
-            else:
-                r = np.int64(np.rint(np.float32(np.float32(p) * fscale)))
-            if lanes is not None:
-                r = min(max(r, sat_min), sat_max) + zp
-                r = (r << w) >> w
-            else:
-                r = r + zp
-            out[ob + i] = min(max(r, lo), hi)
-        for i in range(count, n):
-            out[ob + i] = out[ob]
+# The two vectorised kernels below walk the output in blocks: the whole tensor when one lane kind covers
+# it (vector_end 0: SCALAR, vector_end >= period: VECTOR), else runs of one kind within a row. In a row,
+# a (the moving input) and b are read at unsigned offsets (no negative-index wraparound, contiguous
+# accesses for LLVM); a fixed input (inner stride 0) is read once into a constant, the moving input
+# standing in for b with a zero factor. Integers that fit int32 are widened with np.int64(np.int32(v))
+# so that LLVM multiplies them with VPMULDQ.
 
 
 @jit
 def mul_8bit(out, x1, x2, loops, strides1, strides2, consts, period, vector_end, zero_point, lanes, full, fscale):
     """8-bit MUL as a step (module docstring): out = clamp(step((x1 + o1) (x2 + o2)) + zero_point), consts
     [2, 12] (MUL_FIELDS), the VECTOR row for outputs i with i % period < vector_end; ``zero_point`` 0
-    when Prepare folded it into the step; ``lanes`` None, or True for the optimized NEON lanes (each
-    row's sat_min, sat_max, wrap); ``full`` True when [act_min, act_max] is the output type's range (else
-    None); with ``fscale`` (a float32) the value is rne(float32(float32(p) * fscale)) instead of the step.
+    when Prepare folded it into the step; ``lanes`` None, or True for the optimized NEON lanes (a row's
+    sat_min, sat_max: the value saturated before the zero point is added; wrap 48: that sum wraps in
+    int16; a SCALAR row has neutral values); ``full`` True when [act_min, act_max] is the output type's
+    range (else None); with ``fscale`` (a float32) the value is rne(float32(float32(p) * fscale)) instead
+    of the step.
 
     Matches reference/integer_ops/mul.h ``MulElementwise`` (MultiplyByQuantizedMultiplier),
     optimized/integer_ops/mul.h NEON blocks (kernels/neon_add.py ``neon_mul_8bit``) and XNNPACK's qs8/qu8
     vmul fp32 and rndnu (kernels/xnnpack_elementwise.py), by Prepare's constants."""
     inner = loops[-1]
     rows = out.size // inner
+    step1 = strides1[-1]
+    step2 = strides2[-1]
+    zp = np.int64(zero_point)
     row, col = 0, 0
     while row < rows:
-        row_to, col_to, kind = _block_end(row, col, rows, inner, period, vector_end)
-        _mul_block(out, x1, x2, loops, strides1, strides2, row, row_to, col, col_to, consts, kind, zero_point,
-                   lanes, full, fscale)
+        row_to, col_to, kind = rows, inner, SCALAR
+        if vector_end >= period:
+            kind = VECTOR
+        elif vector_end != 0:
+            j = (row * inner + col) % period
+            row_to = row + 1
+            if j < vector_end:
+                col_to, kind = col + min(inner - col, vector_end - j), VECTOR
+            else:
+                col_to = col + min(inner - col, period - j)
+        o1, o2 = consts[kind, 0], consts[kind, 1]
+        m, t, add_lo, add_hi, k = np.int64(np.int32(consts[kind, 2])), consts[kind, 3], consts[kind, 4], \
+            consts[kind, 5], consts[kind, 6]
+        sat_min, sat_max, w = consts[kind, 7], consts[kind, 8], consts[kind, 9]
+        if full is None:
+            lo, hi = consts[kind, 10], consts[kind, 11]
+        else:  # compile-time constants: the clamp and the store become one saturating narrowing
+            lo, hi = np.int64(np.iinfo(out.dtype).min), np.int64(np.iinfo(out.dtype).max)
+        n = np.uint64(col_to - col)
+        for r in range(row, row_to):
+            start1, start2 = row_offsets(r, loops, strides1, strides2)
+            ob = np.uint64(r * inner + col)
+            s1 = np.uint64(start1 + col * step1)
+            s2 = np.uint64(start2 + col * step2)
+            # p = (a + oa) * ((b & mask) + cb); a fixed input's (x + offset) is cb, with mask 0
+            if step1 != 0:
+                a, sa, oa = x1, s1, o1
+                if step2 != 0:
+                    b, sb, mask, cb = x2, s2, np.int64(-1), o2
+                else:
+                    b, sb, mask, cb = x1, s1, np.int64(0), np.int64(x2[s2]) + o2
+            else:
+                a, sa, oa = x2, s2, o2
+                b, sb, mask, cb = x2, s2, np.int64(0), np.int64(x1[s1]) + o1
+            count = n if step1 != 0 or step2 != 0 else np.uint64(1)  # both fixed: one value, copied below
+            for i in range(count):
+                p = np.int64(np.int32(np.int64(a[sa + i]) + oa)) * np.int64(np.int32((np.int64(b[sb + i]) & mask) + cb))
+                if fscale is None:
+                    q = np.int64(np.int32(p)) * m
+                    v = (q + (add_lo if q < t else add_hi)) >> k
+                else:
+                    v = np.int64(np.rint(np.float32(np.float32(p) * fscale)))
+                if lanes is not None:
+                    v = min(max(v, sat_min), sat_max) + zp
+                    v = (v << w) >> w
+                else:
+                    v = v + zp
+                out[ob + i] = min(max(v, lo), hi)
+            for i in range(count, n):
+                out[ob + i] = out[ob]
         if col_to == inner:
             row, col = row_to, 0
         else:
             col = col_to
-
-
-@jit
-def _linear_block(out, x1, x2, loops, strides1, strides2, row_from, row_to, col_from, col_to, consts, kind, full):
-    """out = clamp((x1 m1 + x2 m2 + bias) >> shift) (``add_linear_8bit``) over rows [row_from, row_to),
-    columns [col_from, col_to)."""
-    m1, m2, bias, sh = consts[kind, 0], consts[kind, 1], consts[kind, 2], consts[kind, 3]
-    lo, hi = _bounds(out, consts, kind, full)
-    inner = loops[-1]
-    step1 = strides1[-1]
-    step2 = strides2[-1]
-    n = np.uint64(col_to - col_from)
-    for row in range(row_from, row_to):
-        start1, start2 = row_offsets(row, loops, strides1, strides2)
-        ob = np.uint64(row * inner + col_from)
-        s1 = np.uint64(start1 + col_from * step1)
-        s2 = np.uint64(start2 + col_from * step2)
-        # a * ma + b * mb + c: a the moving input; a fixed one's term joins c (and mb = 0)
-        if step1 != 0:
-            a, sa, ma = x1, s1, m1
-            if step2 != 0:
-                b, sb, mb, c = x2, s2, m2, bias
-            else:
-                b, sb, mb, c = x1, s1, np.int64(0), bias + np.int64(x2[s2]) * m2
-        else:
-            a, sa, ma = x2, s2, m2
-            b, sb, mb, c = x2, s2, np.int64(0), bias + np.int64(x1[s1]) * m1
-        count = n if step1 != 0 or step2 != 0 else np.uint64(1)  # both fixed: one value, copied below
-        for i in range(count):
-            total = _wide32(a[sa + i]) * _wide32(ma) + _wide32(b[sb + i]) * _wide32(mb) + c
-            out[ob + i] = min(max(total >> sh, lo), hi)
-        for i in range(count, n):
-            out[ob + i] = out[ob]
 
 
 @jit
@@ -435,10 +382,48 @@ def add_linear_8bit(out, x1, x2, loops, strides1, strides2, consts, period, vect
     pairs; XNNPACK's qs8/qu8 vadd is this form already."""
     inner = loops[-1]
     rows = out.size // inner
+    step1 = strides1[-1]
+    step2 = strides2[-1]
     row, col = 0, 0
     while row < rows:
-        row_to, col_to, kind = _block_end(row, col, rows, inner, period, vector_end)
-        _linear_block(out, x1, x2, loops, strides1, strides2, row, row_to, col, col_to, consts, kind, full)
+        row_to, col_to, kind = rows, inner, SCALAR
+        if vector_end >= period:
+            kind = VECTOR
+        elif vector_end != 0:
+            j = (row * inner + col) % period
+            row_to = row + 1
+            if j < vector_end:
+                col_to, kind = col + min(inner - col, vector_end - j), VECTOR
+            else:
+                col_to = col + min(inner - col, period - j)
+        m1, m2, bias, sh = consts[kind, 0], consts[kind, 1], consts[kind, 2], consts[kind, 3]
+        if full is None:
+            lo, hi = consts[kind, 4], consts[kind, 5]
+        else:  # compile-time constants: the clamp and the store become one saturating narrowing
+            lo, hi = np.int64(np.iinfo(out.dtype).min), np.int64(np.iinfo(out.dtype).max)
+        n = np.uint64(col_to - col)
+        for r in range(row, row_to):
+            start1, start2 = row_offsets(r, loops, strides1, strides2)
+            ob = np.uint64(r * inner + col)
+            s1 = np.uint64(start1 + col * step1)
+            s2 = np.uint64(start2 + col * step2)
+            # a * ma + b * mb + c; a fixed input's term joins c, with mb = 0
+            if step1 != 0:
+                a, sa, ma = x1, s1, m1
+                if step2 != 0:
+                    b, sb, mb, c = x2, s2, m2, bias
+                else:
+                    b, sb, mb, c = x1, s1, np.int64(0), bias + np.int64(x2[s2]) * m2
+            else:
+                a, sa, ma = x2, s2, m2
+                b, sb, mb, c = x2, s2, np.int64(0), bias + np.int64(x1[s1]) * m1
+            count = n if step1 != 0 or step2 != 0 else np.uint64(1)  # both fixed: one value, copied below
+            ma, mb = np.int64(np.int32(ma)), np.int64(np.int32(mb))
+            for i in range(count):
+                total = np.int64(np.int32(a[sa + i])) * ma + np.int64(np.int32(b[sb + i])) * mb + c
+                out[ob + i] = min(max(total >> sh, lo), hi)
+            for i in range(count, n):
+                out[ob + i] = out[ob]
         if col_to == inner:
             row, col = row_to, 0
         else:
