@@ -60,18 +60,25 @@ def text_inputs(seq: int = SEQ) -> dict[str, np.ndarray]:
     return encode(corpus[5] + " " + corpus[6], seq=seq)
 
 
+def engine_threads(name: str) -> tuple[str, int]:
+    """"xnnpack@2" -> ("xnnpack", 2); a name without "@N" runs one thread."""
+    base, _, threads = name.partition("@")
+    return base, int(threads) if threads else 1
+
+
 def make_engine(name: str, content: bytes):
     """An allocated interpreter with inputs set, and its invoke."""
-    if name.startswith("litelens"):
+    base, threads = engine_threads(name)
+    if base.startswith("litelens"):
         import litelens
 
-        interp = litelens.Interpreter(model_content=content, num_threads=1,
-                                      preserve_all_tensors=name.endswith("preserve"))
+        interp = litelens.Interpreter(model_content=content, num_threads=threads,
+                                      preserve_all_tensors=base.endswith("preserve"))
         interp.allocate_tensors()
     else:
         from litelens.official import official_interpreter
 
-        interp = official_interpreter(content, name, num_threads=1, preserve_all_tensors=False)
+        interp = official_interpreter(content, base, num_threads=threads, preserve_all_tensors=False)
     by_name = {d["name"]: d for d in interp.get_input_details()}
     for key, value in text_inputs().items():
         detail = by_name[key]
@@ -122,6 +129,7 @@ def warm_up(engine: str, flavor: str) -> None:
     if not path.exists():
         return
     content = path.read_bytes()
+    engine, _ = engine_threads(engine)
     if engine.startswith("litelens"):
         import litelens
 
@@ -183,7 +191,7 @@ def machine() -> str:
 
     isa = int_gemm.ISA_NAMES.get(int_gemm.ISA, "none (float BLAS)")
     return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, Python "
-            f"{platform.python_version()}; litelens integer kernel: {isa}; one thread per engine")
+            f"{platform.python_version()}; litelens integer kernel: {isa}; one thread per engine unless named ENGINE@N")
 
 
 def quartiles(values: list[float]) -> tuple[float, float, float]:
@@ -250,7 +258,8 @@ def render(rows: list[dict], markdown: bool) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--flavors", default="int8,float32,dynamic")
-    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--engines", default=",".join(ENGINES),
+                        help="comma-separated; NAME@N runs N threads, e.g. litelens@2,xnnpack@2 (default: %(default)s)")
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--model", help="a .tflite to use instead of the factory model (one flavor)")
     parser.add_argument("--model-dir", help="a folder with mobilebert-<flavor>.tflite files to use instead")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import prange
 
 from litelens.kernels.config import jit
 from litelens.kernels.fixedpoint import INT32_MIN, wrap_int32
@@ -161,3 +162,28 @@ def fully_connected_int8_path(isa, x, a, row_sums, w_packed, w_sums, acc, bias, 
         requantize_rows_fp32(acc, column_term, row_term, scale32, out_zp, qmin, qmax, out)
     else:
         requantize_rows_fixedpoint(acc, column_term, row_term, multiplier, shift, mode, out_zp, qmin, qmax, out)
+
+
+@jit(parallel=True)
+def fully_connected_float_parts(x, weights_t, bias, act_min, act_max, out, bounds):
+    """:func:`fully_connected_float` on the row blocks [bounds[p], bounds[p + 1]) in parallel (Numba
+    prange: each block on its own thread, every output computed exactly as on one thread)."""
+    for p in prange(bounds.size - 1):
+        r0, r1 = bounds[p], bounds[p + 1]
+        fully_connected_float(x[r0:r1], weights_t, bias, act_min, act_max, out[r0:r1])
+
+
+@jit(parallel=True)
+def fully_connected_int8_parts(isa, x, a, row_sums, w_packed, w_sums, acc, bias, x_offset, w_offset, scale,
+                               out_zp, qmin, qmax, bounded, column_term, row_term, out, bounds):
+    """:func:`fully_connected_int8` with its row blocks [bounds[p], bounds[p + 1]) in parallel: the
+    column terms once, then each block's rows of a, acc, the row terms and the output (the last block
+    also takes the padding rows of the scratch buffers); block starts are multiples of the kernel's
+    row tile."""
+    fully_connected_int8_columns(w_sums, bias, x_offset, w_offset, x.shape[1], column_term)
+    last = bounds.size - 2
+    for p in prange(bounds.size - 1):
+        r0, r1 = bounds[p], bounds[p + 1]
+        p1 = a.shape[0] if p == last else r1
+        fully_connected_int8_block(isa, x[r0:r1], a[r0:p1], row_sums[r0:p1], w_packed, acc[r0:p1], w_offset,
+                                   scale, out_zp, qmin, qmax, bounded, column_term, row_term[r0:p1], out[r0:r1])

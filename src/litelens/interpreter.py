@@ -28,6 +28,7 @@ from litelens.ops import lookup
 from litelens.ops.base import Node, Op, TensorArg
 from litelens.ops.common import read_only
 from litelens.ops.xnnpack_tensors import check_xnnpack_tensors
+from litelens.parallel import use_threads
 from litelens.threads import blas_threads
 
 DEFAULT_MAX_TENSOR_BYTES = 4 << 30  # refuse models whose tensors need more than this much memory
@@ -457,6 +458,8 @@ class Interpreter:
         inspection use it; a plain invoke pays nothing for it.
         """
         self._require_allocated()
+        if self.num_threads is not None and self.num_threads > 1:
+            use_threads(self.num_threads)
         with blas_threads(self.num_threads):
             if observer is None:
                 for step in self._run:

@@ -1,27 +1,21 @@
 """``num_threads``: big ops split their rows across threads.
 
-Every litelens kernel is compiled with ``nogil=True``, so Python threads calling kernels on disjoint
-row ranges run in parallel. An op splits only when Prepare finds enough work to pay for handing rows
-to another thread (tens of microseconds in CPython), and only along dimensions whose outputs do not
-depend on each other (rows of a matrix product, of a softmax): every output element is computed by
-exactly the arithmetic it would get on one thread, so results stay bit-exact at any thread count.
-
-The first part runs on the calling thread; the others on a process-wide pool, so an interpreter
-holds no threads of its own.
+An op splits only when Prepare finds enough work to pay for starting threads (a Numba parallel
+region costs a few microseconds), and only along dimensions whose outputs do not depend on each
+other (rows of a matrix product): every output element is computed by exactly the arithmetic it
+would get on one thread, so results stay bit-exact at any thread count. The row blocks run in a
+``prange`` loop (``kernels/fully_connected.py`` ``*_parts``) on Numba's threading layer (OpenMP
+where available), capped by :func:`use_threads` at the interpreter's ``num_threads``.
 """
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Sequence
+import functools
 
-_POOL: ThreadPoolExecutor | None = None
-_POOL_SIZE = 0
-_LOCK = threading.Lock()
+import numba
+import numpy as np
 
-# A part must be worth this much kernel time: handing it to a pool thread and waiting for it costs
-# 10-20 µs in CPython (measured on a 2-core x86-64 machine).
-MIN_PART_NS = 60_000
+# A part must be worth this much kernel time (a parallel region costs a few µs to start and join).
+MIN_PART_NS = 40_000
 
 # Rough single-thread kernel speeds (multiply-adds per ns) used to estimate an op's time at Prepare.
 FLOAT32_MACS_PER_NS = 40.0  # the float32 reference-order tile (kernels/float_tile.py), AVX-512
@@ -42,34 +36,14 @@ def row_parts(rows: int, threads: int, align: int = 1, ns_per_row: float = 0.0) 
     return tuple((a, b) for a, b in zip(bounds, bounds[1:]) if b > a)
 
 
-def _pool(workers: int) -> ThreadPoolExecutor:
-    global _POOL, _POOL_SIZE
-    with _LOCK:
-        if _POOL is None or _POOL_SIZE < workers:
-            old = _POOL
-            _POOL, _POOL_SIZE = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="litelens"), workers
-            if old is not None:
-                old.shutdown(wait=False)
-        return _POOL
+@functools.lru_cache(maxsize=1024)
+def part_bounds(parts: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """[start of each part..., end of the last] as a read-only int64 array (what the kernels take)."""
+    bounds = np.array([start for start, _ in parts] + [parts[-1][1]], np.int64)
+    bounds.setflags(write=False)
+    return bounds
 
 
-def run_parts(task: Callable[[int, int], None], parts: Sequence[tuple[int, int]]) -> None:
-    """``task(start, stop)`` for every part: the first here, the rest on pool threads; returns when all
-    are done and re-raises the first error."""
-    if len(parts) == 1:
-        task(*parts[0])
-        return
-    pool = _pool(len(parts) - 1)
-    futures = [pool.submit(task, start, stop) for start, stop in parts[1:]]
-    error = None
-    try:
-        task(*parts[0])
-    except BaseException as err:  # still wait: the other threads write into the same buffers
-        error = err
-    for future in futures:
-        try:
-            future.result()
-        except BaseException as err:
-            error = error or err
-    if error is not None:
-        raise error
+def use_threads(n: int) -> None:
+    """Let this thread's parallel regions use up to ``n`` threads (at most Numba's pool size)."""
+    numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))

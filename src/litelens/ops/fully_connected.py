@@ -31,8 +31,8 @@ import numpy as np
 from litelens.kernels import int_gemm
 from litelens.kernels.fixedpoint import quantize_multiplier
 from litelens.kernels.fully_connected import (REQUANT_FP32, REQUANT_SINGLE, REQUANT_TIES_UP_DOUBLE,
-                                              fully_connected_float, fully_connected_int8, fully_connected_int8_block,
-                                              fully_connected_int8_columns, fully_connected_int8_path,
+                                              fully_connected_float, fully_connected_float_parts, fully_connected_int8,
+                                              fully_connected_int8_parts, fully_connected_int8_path,
                                               requantize_double)
 from litelens.kernels.requantize_paths import requantize_rows_fixedpoint, requantize_rows_fp32
 from litelens.kernels.float_tile import TILE_ROWS as F32_TILE_ROWS
@@ -46,7 +46,7 @@ from litelens.ops.activation_fn import (ACTIVATION_NAMES, NONE, RELU, RELU6, REL
                                        float_activation_bounds, quantized_activation_range)
 from litelens.ops.base import Node, Op, Prepared, TensorArg
 from litelens.ops.registry import register
-from litelens.parallel import FLOAT32_MACS_PER_NS, INT8_MACS_PER_NS, row_parts, run_parts
+from litelens.parallel import FLOAT32_MACS_PER_NS, INT8_MACS_PER_NS, part_bounds, row_parts
 
 FLOAT32_MAX = np.float32(np.finfo(np.float32).max)
 # CalculateActivationRange<float> (kernel_util.h): NONE is [lowest, max], so +-inf clamps to +-FLT_MAX.
@@ -84,6 +84,10 @@ class FloatPlan:
     act_min: np.float32
     act_max: np.float32
     parts: tuple = ((0, 0),)  # row ranges run on separate threads (litelens.parallel)
+
+    @property
+    def bounds(self) -> np.ndarray:
+        return part_bounds(self.parts)
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,10 @@ class Int8Plan:
     weight_scratch: tuple
     requant: Requant | None = None  # None: the reference double requantization
     parts: tuple = ((0, 0),)  # row ranges run on separate threads (reference requantization only)
+
+    @property
+    def bounds(self) -> np.ndarray:
+        return part_bounds(self.parts)
 
 
 @dataclass(frozen=True)
@@ -318,8 +326,7 @@ class FullyConnected(Op):
             if len(plan.parts) == 1:
                 fully_connected_float(x, weights_t, bias, plan.act_min, plan.act_max, out)
             else:  # [rows, K] x [K, N] -> [rows, N] per thread
-                run_parts(lambda r0, r1: fully_connected_float(x[r0:r1], weights_t, bias, plan.act_min,
-                                                               plan.act_max, out[r0:r1]), plan.parts)
+                fully_connected_float_parts(x, weights_t, bias, plan.act_min, plan.act_max, out, plan.bounds)
             return
         np.add(x, plan.input_offset, out=plan.input_buf, dtype=plan.input_buf.dtype)
         weights_t = plan.weights_t
@@ -341,19 +348,10 @@ class FullyConnected(Op):
 
 
 def _int8_in_parts(plan: Int8Plan, x, a, row_sums, w_packed, w_sums, acc, bias, column_term, row_term, out) -> None:
-    """:func:`fully_connected_int8` with its rows split across threads: the column terms first, then
-    each thread its own rows of a, acc, the row terms and the output (the last block also takes the
-    padding rows of the scratch buffers)."""
-    fully_connected_int8_columns(w_sums, bias, plan.input_offset, plan.weights_offset, plan.geo.k, column_term)
-    last = plan.parts[-1][1]
-
-    def block(r0: int, r1: int) -> None:
-        p1 = a.shape[0] if r1 == last else r1  # [r0, r1) of x and out; [r0, p1) of the padded buffers
-        fully_connected_int8_block(plan.isa, x[r0:r1], a[r0:p1], row_sums[r0:p1], w_packed, acc[r0:p1],
-                                   plan.weights_offset, plan.scale, plan.output_zero_point, plan.qmin, plan.qmax,
-                                   plan.bounded, column_term, row_term[r0:p1], out[r0:r1])
-
-    run_parts(block, plan.parts)
+    """:func:`fully_connected_int8` with its rows split across threads (``fully_connected_int8_parts``)."""
+    fully_connected_int8_parts(plan.isa, x, a, row_sums, w_packed, w_sums, acc, bias, plan.input_offset,
+                               plan.weights_offset, plan.scale, plan.output_zero_point, plan.qmin, plan.qmax,
+                               plan.bounded, column_term, row_term, out, plan.bounds)
 
 
 def _no_bias(n: int, dtype) -> np.ndarray:
