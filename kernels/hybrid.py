@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import prange
 
 from litelens.kernels.config import jit
 from litelens.kernels.fixedpoint import INT32_MAX, INT32_MIN, wrap_int32
@@ -583,6 +584,33 @@ def hybrid_fully_connected(isa, x, a, w_packed, acc, col_term, row_sums, pair_n,
     hybrid_fc_output(acc, col_term, scaling, offsets, row_sums, weight_scales, bias, clamp, low, high, out)
     if activation == ACT_TANH or activation == ACT_SIGN_BIT:
         apply_activation(flat_out, activation)
+
+
+@jit(parallel=True)
+def hybrid_fully_connected_parts(isa, x, a, w_packed, acc, col_term, row_sums, pair_n, pair_k, weight_scales,
+                                 bias, asymmetric, activation, scaling, offsets, out, bounds):
+    """:func:`hybrid_fully_connected` with its row blocks [bounds[p], bounds[p + 1]) in parallel (Numba
+    prange). The all-zero test still covers the whole input, as the official one does; each block then
+    quantizes, multiplies and scales its own rows exactly as one thread would (the last block also
+    takes the padding rows of a and acc)."""
+    flat_out = out.reshape(-1)
+    if is_zero_vector_x86(x.reshape(-1)):
+        fill_rows(bias, out)
+        apply_activation(flat_out, activation)
+        return
+    clamp, low, high = activation_clamp(activation)
+    last = bounds.size - 2
+    for p in prange(bounds.size - 1):
+        r0, r1 = bounds[p], bounds[p + 1]
+        p1 = a.shape[0] if p == last else r1
+        quantize_rows(x[r0:r1], a[r0:p1], scaling[r0:r1], offsets[r0:r1], asymmetric, 128)
+        int8_gemm(isa, a[r0:p1], w_packed, acc[r0:p1])
+        if pair_n.size:
+            maddubs_correction(acc[r0:p1], a[r0:p1], pair_n, pair_k, 128)
+        hybrid_fc_output(acc[r0:p1], col_term, scaling[r0:r1], offsets[r0:r1], row_sums, weight_scales, bias,
+                         clamp, low, high, out[r0:r1])
+        if activation == ACT_TANH or activation == ACT_SIGN_BIT:
+            apply_activation(out[r0:r1].reshape(-1), activation)
 
 
 # ---------------------------------------------------------------- BATCH_MATMUL

@@ -84,3 +84,32 @@ def test_num_threads_is_validated():
         with pytest.raises(ValueError, match="num_threads"):
             litelens.Interpreter(model_content=model, num_threads=bad)
     litelens.Interpreter(model_content=model, num_threads=-1)  # the official "runtime decides": one thread
+
+
+@pytest.mark.parametrize("activation,asymmetric", [("RELU", True), ("NONE", False), ("TANH", True)])
+def test_hybrid_fully_connected_split_matches_one_thread_and_official(activation, asymmetric):
+    """The dynamic-range (hybrid) FC: float input, int8 weights, rows quantized per thread block."""
+    pytest.importorskip("ai_edge_litert")
+    from litelens.kernels import int_gemm
+    from litelens.official import run_official
+
+    if int_gemm.ISA is None:
+        pytest.skip("the hybrid split runs on the integer kernel")
+    rng = np.random.default_rng(7)
+    m, k, n = 300, 512, 512
+    x = build.Tensor([m, k], "float32", "x")
+    weights = rng.integers(-128, 128, (n, k)).astype(np.int8)  # -128 too: the maddubs correction
+    w = build.Tensor([n, k], "int8", "w", data=weights, scale=0.02, zero_point=0)
+    b = build.Tensor([n], "float32", "b", data=rng.standard_normal(n).astype(np.float32))
+    y = build.Tensor([m, n], "float32", "y")
+    model = build.single_op("FULLY_CONNECTED", [x, w, b], [y], {"fused_activation_function": activation,
+                                                               "asymmetric_quantize_inputs": asymmetric}).to_bytes()
+    value = (rng.standard_normal((m, k)) * 3).astype(np.float32)
+    value[5] = 0.0  # an all-zero row (the whole-input zero test stays global)
+    one, expected = _run(model, value, 1)
+    interp, got = _run(model, value, 2)
+    assert len(interp.op_params(0).parts) == 2
+    assert np.array_equal(got.view(np.int32), expected.view(np.int32))
+    official = run_official(model, {0: value}, "reference")
+    out = one.get_output_details()[0]["index"]
+    assert np.array_equal(official[out].view(np.int32), expected.view(np.int32))

@@ -14,12 +14,14 @@ import functools
 import numba
 import numpy as np
 
-# A part must be worth this much kernel time (a parallel region costs a few µs to start and join).
-MIN_PART_NS = 40_000
+# A part must be worth this much kernel time (a parallel region costs a few µs to start and join;
+# at 15 µs the int8 MobileBERT FCs split and gain 1.18x with 2 threads on a 2-core VM).
+MIN_PART_NS = 15_000
 
 # Rough single-thread kernel speeds (multiply-adds per ns) used to estimate an op's time at Prepare.
 FLOAT32_MACS_PER_NS = 40.0  # the float32 reference-order tile (kernels/float_tile.py), AVX-512
 INT8_MACS_PER_NS = 250.0  # the AMX / VNNI integer kernels (kernels/int_gemm.py)
+HYBRID_MACS_PER_NS = 150.0  # the hybrid FC: row quantization + integer kernel + float epilogue
 
 
 def row_parts(rows: int, threads: int, align: int = 1, ns_per_row: float = 0.0) -> tuple[tuple[int, int], ...]:

@@ -40,13 +40,14 @@ from litelens.kernels.gemm import exact_float_dtype, max_abs_offset_value
 from litelens.kernels.requantize_simd import is_bounded
 from litelens.kernels.xnnpack_dynamic import qd8_output, quantize_rows_qd8
 from litelens.kernels.hybrid import (ACT_SIGN_BIT, ACT_TANH, activation_clamp, apply_activation, column_term,
-                                     fill_rows, hybrid_fc_output, hybrid_fully_connected, is_zero_vector_x86,
-                                     maddubs_correction, maddubs_pairs, quantize_rows, weight_row_sums)
+                                     fill_rows, hybrid_fc_output, hybrid_fully_connected, hybrid_fully_connected_parts,
+                                     is_zero_vector_x86, maddubs_correction, maddubs_pairs, quantize_rows,
+                                     weight_row_sums)
 from litelens.ops.activation_fn import (ACTIVATION_NAMES, NONE, RELU, RELU6, RELU_N1_TO_1, SIGN_BIT, TANH,
                                        float_activation_bounds, quantized_activation_range)
 from litelens.ops.base import Node, Op, Prepared, TensorArg
 from litelens.ops.registry import register
-from litelens.parallel import FLOAT32_MACS_PER_NS, INT8_MACS_PER_NS, part_bounds, row_parts
+from litelens.parallel import FLOAT32_MACS_PER_NS, HYBRID_MACS_PER_NS, INT8_MACS_PER_NS, part_bounds, row_parts
 
 FLOAT32_MAX = np.float32(np.finfo(np.float32).max)
 # CalculateActivationRange<float> (kernel_util.h): NONE is [lowest, max], so +-inf clamps to +-FLT_MAX.
@@ -172,6 +173,11 @@ class HybridPlan:
     scratch: tuple = ()  # int_gemm.scratch specs: a (q + 128), acc int32
     weight_scratch: tuple = ()  # packed run-time weights and their sums
     clamp: tuple = (False, np.float32(0), np.float32(0))  # kernels.hybrid.activation_clamp(activation)
+    parts: tuple = ((0, 0),)  # row ranges run on separate threads (integer kernel only)
+
+    @property
+    def bounds(self) -> np.ndarray:
+        return part_bounds(self.parts)
 
 
 @dataclass(frozen=True)
@@ -597,7 +603,7 @@ def _prepare_hybrid(node: Node, geo: Geometry, x, w, bias, out) -> HybridPlan:
         row_sums, pairs = weight_row_sums(weights_nk).astype(np.int32), maddubs_pairs(weights_nk)
     opts: FullyConnectedOptions = node.options
     if int_gemm.ISA is not None:
-        return _hybrid_int8_plan(geo, w, opts, weight_scales, row_sums, pairs)
+        return _hybrid_int8_plan(geo, w, opts, weight_scales, row_sums, pairs, node.threads)
     if w.data is not None:
         weights_t = np.ascontiguousarray(weights_nk.T, dtype=work)  # [N, K] -> [K, N]
     return HybridPlan(
@@ -612,7 +618,7 @@ def _prepare_hybrid(node: Node, geo: Geometry, x, w, bias, out) -> HybridPlan:
 
 
 def _hybrid_int8_plan(geo: Geometry, w: TensorArg, opts: FullyConnectedOptions, weight_scales: np.ndarray,
-                      row_sums: np.ndarray | None, pairs) -> HybridPlan:
+                      row_sums: np.ndarray | None, pairs, threads: int = 1) -> HybridPlan:
     """HybridPlan whose dot products run on the integer kernel (no float copies of the weights)."""
     isa = int_gemm.ISA
     w_packed = w_sums = None
@@ -631,6 +637,8 @@ def _hybrid_int8_plan(geo: Geometry, w: TensorArg, opts: FullyConnectedOptions, 
         scratch=(a_spec, acc_spec),  # the quantized rows go straight into a (q + 128, zero padded)
         weight_scratch=(("b_packed", int_gemm.packed_buffer(geo.n, geo.k, isa).shape, np.dtype(np.int8)),
                         ("b_sums", (geo.n,), np.dtype(np.int64))),
+        parts=row_parts(geo.batch, threads, align=int_gemm.TILE_ROWS[isa],
+                        ns_per_row=geo.k * geo.n / HYBRID_MACS_PER_NS),
     )
 
 
@@ -646,6 +654,11 @@ def _eval_hybrid(plan: HybridPlan, x: np.ndarray, weights: np.ndarray, bias: np.
             w_packed, w_sums = int_gemm.scratch(plan.weight_scratch)
             int_gemm.pack_columns_nk(weights, w_packed, w_sums)
             col_term = column_term(w_sums, 128)
+        if len(plan.parts) > 1:  # row blocks on separate threads
+            hybrid_fully_connected_parts(plan.isa, x, a, w_packed, acc, col_term, row_sums, pairs[0], pairs[1],
+                                         plan.weight_scales, bias, plan.asymmetric, plan.activation, plan.scaling,
+                                         plan.offsets, out, plan.bounds)
+            return
         hybrid_fully_connected(plan.isa, x, a, w_packed, acc, col_term, row_sums, pairs[0], pairs[1],
                                plan.weight_scales, bias, plan.asymmetric, plan.activation, plan.scaling,
                                plan.offsets, out)  # [batch, K] -> [batch, N]
