@@ -287,6 +287,21 @@ def add_sub_8bit(out, x1, x2, loops, strides1, strides2, consts, period, vector_
             out[o] = min(max((r << w) >> w, consts[kind, 13]), consts[kind, 14])
 
 
+@jit
+def _lane_run(row, col, rows, inner, period, vector_end):
+    """(row_to, col_to, kind): the block of outputs from (row, col) on with one lane kind - the whole
+    tensor when one kind covers it (vector_end 0: SCALAR, vector_end >= period: VECTOR), else the run of
+    one kind within this row (output o is VECTOR when o % period < vector_end)."""
+    if vector_end >= period:
+        return rows, inner, VECTOR
+    if vector_end == 0:
+        return rows, inner, SCALAR
+    j = (row * inner + col) % period
+    if j < vector_end:
+        return row + 1, col + min(inner - col, vector_end - j), VECTOR
+    return row + 1, col + min(inner - col, period - j), SCALAR
+
+
 # The two vectorised kernels below walk the output in blocks: the whole tensor when one lane kind covers
 # it (vector_end 0: SCALAR, vector_end >= period: VECTOR), else runs of one kind within a row. In a row,
 # a (the moving input) and b are read at unsigned offsets (no negative-index wraparound, contiguous
@@ -315,16 +330,7 @@ def mul_8bit(out, x1, x2, loops, strides1, strides2, consts, period, vector_end,
     zp = np.int64(zero_point)
     row, col = 0, 0
     while row < rows:
-        row_to, col_to, kind = rows, inner, SCALAR
-        if vector_end >= period:
-            kind = VECTOR
-        elif vector_end != 0:
-            j = (row * inner + col) % period
-            row_to = row + 1
-            if j < vector_end:
-                col_to, kind = col + min(inner - col, vector_end - j), VECTOR
-            else:
-                col_to = col + min(inner - col, period - j)
+        row_to, col_to, kind = _lane_run(row, col, rows, inner, period, vector_end)
         o1, o2 = consts[kind, 0], consts[kind, 1]
         m, t, add_lo, add_hi, k = np.int64(np.int32(consts[kind, 2])), consts[kind, 3], consts[kind, 4], \
             consts[kind, 5], consts[kind, 6]
@@ -386,16 +392,7 @@ def add_linear_8bit(out, x1, x2, loops, strides1, strides2, consts, period, vect
     step2 = strides2[-1]
     row, col = 0, 0
     while row < rows:
-        row_to, col_to, kind = rows, inner, SCALAR
-        if vector_end >= period:
-            kind = VECTOR
-        elif vector_end != 0:
-            j = (row * inner + col) % period
-            row_to = row + 1
-            if j < vector_end:
-                col_to, kind = col + min(inner - col, vector_end - j), VECTOR
-            else:
-                col_to = col + min(inner - col, period - j)
+        row_to, col_to, kind = _lane_run(row, col, rows, inner, period, vector_end)
         m1, m2, bias, sh = consts[kind, 0], consts[kind, 1], consts[kind, 2], consts[kind, 3]
         if full is None:
             lo, hi = consts[kind, 4], consts[kind, 5]

@@ -147,13 +147,15 @@ def _polevl(x, coefficients):
 
 
 @jit
-def _fmin(a, b):
-    """SSE ``minps`` as Eigen's pmin uses it: a < b ? a : b (b when either is NaN)."""
+def sse_min(a, b):
+    """SSE ``minps`` (as Eigen's pmin and XNNPACK's x86 kernels use it): a < b ? a : b (b when either
+    is NaN)."""
     return a if a < b else b
 
 
 @jit
-def _fmax(a, b):
+def sse_max(a, b):
+    """SSE ``maxps``: a > b ? a : b (b when either is NaN)."""
     return a if a > b else b
 
 
@@ -162,7 +164,7 @@ def eigen_expf(x):
     """Eigen ``pexp_float``: x = m*ln2 + r (ln2 in two parts), exp(r) by a degree-6 polynomial, 2**m."""
     if x < np.float32(-104.0):
         return np.float32(0.0)
-    xc = _fmin(x, np.float32(88.723))
+    xc = sse_min(x, np.float32(88.723))
     m = np.float32(np.floor(_madd(xc, np.float32(1.44269504088896341), np.float32(0.5))))
     r = _madd(m, np.float32(-0.693359375), xc)
     r = _madd(m, np.float32(2.12194440e-4), r)
@@ -172,13 +174,13 @@ def eigen_expf(x):
     p_odd = _madd(r2, p5, p3)
     y = _madd(r2, _madd(r, p_odd, p_even), np.float32(r + _ONE))
     scaled = np.float32(math.ldexp(np.float64(y), int(m)))  # pldexp: one rounding at most
-    return _fmax(scaled, x)
+    return sse_max(scaled, x)
 
 
 @jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
 def eigen_tanhf(x):
     """Eigen ``ptanh_float`` (fast-math version): odd/even 9/8 rational on [-c, c], exactly +-1 beyond."""
-    x = _fmax(_fmin(x, _EIGEN_TANH_CLAMP), -_EIGEN_TANH_CLAMP)
+    x = sse_max(sse_min(x, _EIGEN_TANH_CLAMP), -_EIGEN_TANH_CLAMP)
     x2 = np.float32(x * x)
     x3 = np.float32(x2 * x)
     p = _madd(x3, _polevl(x2, _EIGEN_TANH_ALPHA), x)
@@ -189,7 +191,7 @@ def eigen_tanhf(x):
 def eigen_erfcf(x):
     """Eigen ``generic_fast_erfc<float>``: 1 + x*S(x^2) for |x| <= 1, else
     exp(-x^2) (with the low part of x^2 folded in) * P(1/x^2) / (x Q(1/x^2)) (+2 for x < 0)."""
-    x = _fmin(_fmax(x, -_EIGEN_ERFC_CLAMP), _EIGEN_ERFC_CLAMP)
+    x = sse_min(sse_max(x, -_EIGEN_ERFC_CLAMP), _EIGEN_ERFC_CLAMP)
     x2 = np.float32(x * x)
     if not x2 > _ONE:
         return _madd(x, _polevl(x2, _EIGEN_ERFC_SMALL), _ONE)

@@ -29,6 +29,7 @@ import numpy as np
 from litelens.kernels.config import jit
 from litelens.kernels.fixedpoint import wrap_int32
 from litelens.kernels.float32_fma import fma_f32
+from litelens.kernels.lut import sse_max, sse_min
 
 _LANES = 16
 _F255 = np.float32(255.0)
@@ -36,18 +37,6 @@ _QMIN = np.float32(-128.0)
 _QMAX = np.float32(127.0)
 _OVERFLOW_MAX = np.float32(32767.0)
 _INT32_MIN = -2147483648
-
-
-@jit
-def _minps(a, b):
-    """MINPS: a < b ? a : b (a NaN in either operand gives b)."""
-    return a if a < b else b
-
-
-@jit
-def _maxps(a, b):
-    """MAXPS: a > b ? a : b."""
-    return a if a > b else b
 
 
 @jit
@@ -66,34 +55,34 @@ def rminmax_avx512(row):
         for a in range(4):
             for lane in range(_LANES):
                 v = row[i + a * _LANES + lane]
-                vmin[a, lane] = _minps(vmin[a, lane], v)
-                vmax[a, lane] = _maxps(vmax[a, lane], v)
+                vmin[a, lane] = sse_min(vmin[a, lane], v)
+                vmax[a, lane] = sse_max(vmax[a, lane], v)
         i += 4 * _LANES
     for lane in range(_LANES):
-        vmin[0, lane] = _minps(vmin[0, lane], vmin[1, lane])
-        vmax[0, lane] = _maxps(vmax[0, lane], vmax[1, lane])
-        vmin[2, lane] = _minps(vmin[2, lane], vmin[3, lane])
-        vmax[2, lane] = _maxps(vmax[2, lane], vmax[3, lane])
-        vmin[0, lane] = _minps(vmin[0, lane], vmin[2, lane])
-        vmax[0, lane] = _maxps(vmax[0, lane], vmax[2, lane])
+        vmin[0, lane] = sse_min(vmin[0, lane], vmin[1, lane])
+        vmax[0, lane] = sse_max(vmax[0, lane], vmax[1, lane])
+        vmin[2, lane] = sse_min(vmin[2, lane], vmin[3, lane])
+        vmax[2, lane] = sse_max(vmax[2, lane], vmax[3, lane])
+        vmin[0, lane] = sse_min(vmin[0, lane], vmin[2, lane])
+        vmax[0, lane] = sse_max(vmax[0, lane], vmax[2, lane])
     while n - i >= _LANES:
         for lane in range(_LANES):
             v = row[i + lane]
-            vmin[0, lane] = _minps(vmin[0, lane], v)
-            vmax[0, lane] = _maxps(vmax[0, lane], v)
+            vmin[0, lane] = sse_min(vmin[0, lane], v)
+            vmax[0, lane] = sse_max(vmax[0, lane], v)
         i += _LANES
     while i < n:  # the tail: each value broadcast to every lane
         v = row[i]
         for lane in range(_LANES):
-            vmin[0, lane] = _minps(vmin[0, lane], v)
-            vmax[0, lane] = _maxps(vmax[0, lane], v)
+            vmin[0, lane] = sse_min(vmin[0, lane], v)
+            vmax[0, lane] = sse_max(vmax[0, lane], v)
         i += 1
     width = _LANES
     while width > 1:
         width //= 2
         for lane in range(width):
-            vmin[0, lane] = _minps(vmin[0, lane], vmin[0, lane + width])
-            vmax[0, lane] = _maxps(vmax[0, lane], vmax[0, lane + width])
+            vmin[0, lane] = sse_min(vmin[0, lane], vmin[0, lane + width])
+            vmax[0, lane] = sse_max(vmax[0, lane], vmax[0, lane + width])
     return vmin[0, 0], vmax[0, 0]
 
 

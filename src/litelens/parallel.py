@@ -49,3 +49,12 @@ def part_bounds(parts: tuple[tuple[int, int], ...]) -> np.ndarray:
 def use_threads(n: int) -> None:
     """Let this thread's parallel regions use up to ``n`` threads (at most Numba's pool size)."""
     numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
+
+
+class RowSplit:
+    """For plans (frozen dataclasses) with a ``parts`` field from :func:`row_parts`: ``bounds``, the
+    array form the ``*_parts`` kernels take."""
+
+    @property
+    def bounds(self) -> np.ndarray:
+        return part_bounds(self.parts)

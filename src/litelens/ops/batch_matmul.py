@@ -493,12 +493,17 @@ def _prepare_hybrid(node: Node, layout: Layout, lhs: TensorArg, rhs: TensorArg, 
     )
 
 
+def _lhs_mk(plan: HybridPlan | QD8Plan, lhs: np.ndarray) -> np.ndarray:
+    """The float lhs as [..., M, K]: as given, or transposed into ``plan.lhs_buf`` when adj_x."""
+    if not plan.layout.adj_x:
+        return lhs
+    np.copyto(plan.lhs_buf, lhs.swapaxes(-1, -2))  # [..., K, M] -> [..., M, K]
+    return plan.lhs_buf
+
+
 def _eval_hybrid(plan: HybridPlan, inputs, output: np.ndarray) -> None:
     layout = plan.layout
-    lhs = inputs[0]
-    if layout.adj_x:  # [..., K, M] -> [..., M, K]
-        np.copyto(plan.lhs_buf, lhs.swapaxes(-1, -2))
-        lhs = plan.lhs_buf
+    lhs = _lhs_mk(plan, inputs[0])
     k = plan.q_buf.shape[-1]
     quantize = quantize_rows_asymmetric if plan.asymmetric else quantize_rows_symmetric
     quantize(lhs.reshape(-1, k), plan.q_buf.reshape(-1, k), plan.scaling, plan.offsets)  # per row of K
@@ -550,10 +555,7 @@ def _prepare_qd8(node: Node, layout: Layout, lhs: TensorArg, rhs: TensorArg, out
 
 def _eval_qd8(plan: QD8Plan, inputs, output: np.ndarray) -> None:
     layout = plan.layout
-    lhs = inputs[0]
-    if layout.adj_x:  # [..., K, M] -> [..., M, K]
-        np.copyto(plan.lhs_buf, lhs.swapaxes(-1, -2))
-        lhs = plan.lhs_buf
+    lhs = _lhs_mk(plan, inputs[0])
     k = plan.q_buf.shape[-1]
     q = plan.q_buf.reshape(-1, k)
     quantize_rows_qd8(lhs.reshape(-1, k), q, plan.inv_scale, plan.zero_point)  # per row of K

@@ -47,7 +47,7 @@ from litelens.ops.activation_fn import (ACTIVATION_NAMES, NONE, RELU, RELU6, REL
                                        float_activation_bounds, quantized_activation_range)
 from litelens.ops.base import Node, Op, Prepared, TensorArg
 from litelens.ops.registry import register
-from litelens.parallel import FLOAT32_MACS_PER_NS, HYBRID_MACS_PER_NS, INT8_MACS_PER_NS, part_bounds, row_parts
+from litelens.parallel import FLOAT32_MACS_PER_NS, HYBRID_MACS_PER_NS, INT8_MACS_PER_NS, RowSplit, row_parts
 
 FLOAT32_MAX = np.float32(np.finfo(np.float32).max)
 # CalculateActivationRange<float> (kernel_util.h): NONE is [lowest, max], so +-inf clamps to +-FLT_MAX.
@@ -77,7 +77,7 @@ class Geometry:
 
 
 @dataclass(frozen=True)
-class FloatPlan:
+class FloatPlan(RowSplit):
     geo: Geometry
     weights_t: np.ndarray | None  # float32 [K, N] when the weights are constant
     weights_buf: np.ndarray  # float32 [K, N] scratch for run-time weights
@@ -85,10 +85,6 @@ class FloatPlan:
     act_min: np.float32
     act_max: np.float32
     parts: tuple = ((0, 0),)  # row ranges run on separate threads (litelens.parallel)
-
-    @property
-    def bounds(self) -> np.ndarray:
-        return part_bounds(self.parts)
 
 
 @dataclass(frozen=True)
@@ -121,7 +117,7 @@ class Requant:
 
 
 @dataclass(frozen=True)
-class Int8Plan:
+class Int8Plan(RowSplit):
     """int8 x int8 on the integer dot-product kernel (``kernels/int_gemm.py``): the arithmetic of
     QuantPlan, accumulated exactly in int32 instead of in a float BLAS product."""
 
@@ -145,13 +141,9 @@ class Int8Plan:
     requant: Requant | None = None  # None: the reference double requantization
     parts: tuple = ((0, 0),)  # row ranges run on separate threads (reference requantization only)
 
-    @property
-    def bounds(self) -> np.ndarray:
-        return part_bounds(self.parts)
-
 
 @dataclass(frozen=True)
-class HybridPlan:
+class HybridPlan(RowSplit):
     geo: Geometry
     asymmetric: bool  # asymmetric_quantize_inputs
     activation: int
@@ -174,10 +166,6 @@ class HybridPlan:
     weight_scratch: tuple = ()  # packed run-time weights and their sums
     clamp: tuple = (False, np.float32(0), np.float32(0))  # kernels.hybrid.activation_clamp(activation)
     parts: tuple = ((0, 0),)  # row ranges run on separate threads (integer kernel only)
-
-    @property
-    def bounds(self) -> np.ndarray:
-        return part_bounds(self.parts)
 
 
 @dataclass(frozen=True)

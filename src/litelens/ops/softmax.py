@@ -181,18 +181,10 @@ class Softmax(Op):
         exp_table.flags.writeable = reciprocal_table.flags.writeable = False
         return Int16SoftmaxParams(multiplier, shift, exp_table, reciprocal_table)
 
-    @staticmethod
-    def _prepare_quantized(node: Node, beta: float) -> QuantizedSoftmaxParams:
-        x, out = node.input(0), node.outputs[0]
-        if x.dtype == np.int8:
-            node.expect_dtype(out, np.int8, np.int16)
-        else:
-            node.expect_dtype(out, np.uint8, np.int16)
-        qx, qout = node.expect_quantized(x), node.expect_quantized(out)
-        if x.dtype == np.int8 and out.dtype == np.int8:
-            if qout.single_zero_point != -128 or abs(qout.single_scale - 1 / 256) > 0.001 / 256:
-                raise node.error(f"{out.describe()} must have scale 1/256 and zero point -128, has "
-                                 f"{qout.single_scale!r} and {qout.single_zero_point}")
+    @classmethod
+    def _prepare_quantized(cls, node: Node, beta: float) -> QuantizedSoftmaxParams:
+        out = node.outputs[0]
+        qx, _ = cls._check_8bit_output(node)
         real, (multiplier, left_shift) = preprocess_softmax_scaling(
             float(beta), float(qx.single_scale), kernels.SCALED_DIFF_INTEGER_BITS)
         if not real > 1.0:  # QuantizeMultiplierGreaterThanOne: TFLITE_CHECK_GT(real, 1) aborts
