@@ -103,6 +103,12 @@ class _Reader:
         self.view = memoryview(buf)
         self.size = len(buf)
         self.budget = 2 * self.size + (1 << 20)
+        self.interned: dict = {}  # equal small tuples / quantization vectors share one object
+        self.address = np.frombuffer(buf, np.uint8).ctypes.data if self.size else 0
+
+    def intern(self, key, value):
+        """One shared object per distinct ``key`` (a model has thousands of tensors of a few shapes)."""
+        return self.interned.setdefault(key, value)
 
     def charge(self, nbytes: int, what: str) -> None:
         self.budget -= nbytes
@@ -226,7 +232,23 @@ def _opcode(r: _Reader, code, i: int) -> tuple[str, int]:
 
 
 def _int_vector(r: _Reader, obj, field: str, what: str) -> tuple[int, ...]:
-    return tuple(int(v) for v in r.numbers(obj, field, 4, what).tolist())
+    values = tuple(int(v) for v in r.numbers(obj, field, 4, what).tolist())
+    return r.intern(values, values) if len(values) <= 8 else values
+
+
+def _file_vector(r: _Reader, values: np.ndarray, dtype) -> np.ndarray:
+    """A quantization vector as ``dtype``, read-only: the file's own bytes when they already are that
+    type and aligned (a view straight onto the file, no copy and no intermediate array - a model has
+    thousands of these), else a copy."""
+    dtype = np.dtype(dtype)
+    start = values.ctypes.data - r.address
+    if values.size == 0 or values.dtype != dtype or start % dtype.itemsize \
+            or not 0 <= start <= r.size - values.nbytes:
+        values = values.astype(dtype)
+    else:
+        values = np.frombuffer(r.buf, dtype, count=values.size, offset=start)
+    values.flags.writeable = False
+    return values
 
 
 def _integer_range(dtype: np.dtype | None) -> tuple[int, int] | None:
@@ -239,8 +261,10 @@ def _integer_range(dtype: np.dtype | None) -> tuple[int, int] | None:
 def _quantization(r: _Reader, q, where: str, dtype: np.dtype | None, type_name: str) -> Quantization | None:
     if q is None:
         return None
-    scale = r.numbers(q, "Scale", 4, f"{where} scales").astype(np.float32)
-    zero_point = r.numbers(q, "ZeroPoint", 8, f"{where} zero points").astype(np.int64)
+    scale = _file_vector(r, r.numbers(q, "Scale", 4, f"{where} scales"), np.float32)
+    zero_point = _file_vector(r, r.numbers(q, "ZeroPoint", 8, f"{where} zero points"), np.int64)
+    if zero_point.size == 1:  # per tensor: a model has thousands, with a few distinct values
+        zero_point = r.intern(("zero point", int(zero_point[0])), zero_point)
     if scale.size == 0 and zero_point.size == 0:
         return None
     if scale.size != zero_point.size:

@@ -63,9 +63,9 @@ class FloatPlan:
     layout: Layout
     lhs_shape3: tuple[int, int, int]  # lhs as stored, batch dims flattened: [L, rows, cols]
     rhs_shape3: tuple[int, int, int]
-    lhs_buf: np.ndarray  # float32 [L, M, K] scratch when adj_x
+    lhs_buf: tuple  # int_gemm.scratch spec of the float32 [L, M, K] transposed lhs when adj_x
     rhs_kn: np.ndarray | None  # float32 [R, K, N], constant rhs
-    rhs_buf: np.ndarray  # float32 [R, K, N] scratch when adj_y
+    rhs_buf: tuple  # int_gemm.scratch spec of the float32 [R, K, N] transposed rhs when adj_y
     lhs_batch: np.ndarray  # int64 [B]: output batch -> lhs batch
     rhs_batch: np.ndarray  # int64 [B]: output batch -> rhs batch
 
@@ -279,8 +279,9 @@ def _prepare_float(layout: Layout, lhs: TensorArg, rhs: TensorArg) -> FloatPlan:
         rhs_buf_shape = (0, 0, 0)
     return FloatPlan(
         layout=layout, lhs_shape3=l3, rhs_shape3=r3,
-        lhs_buf=np.zeros((l3[0], m, k) if layout.adj_x else (0, 0, 0), np.float32), rhs_kn=rhs_kn,
-        rhs_buf=np.zeros(rhs_buf_shape, np.float32),
+        # work buffers shared by every op on this thread (int_gemm.scratch), not one per op
+        lhs_buf=("bmm_float_lhs", (l3[0], m, k) if layout.adj_x else (0, 0, 0), np.dtype(np.float32)),
+        rhs_kn=rhs_kn, rhs_buf=("bmm_float_rhs", rhs_buf_shape, np.dtype(np.float32)),
         lhs_batch=_batch_map(lhs.shape, out_batch), rhs_batch=_batch_map(rhs.shape, out_batch),
     )
 
@@ -289,14 +290,16 @@ def _eval_float(plan: FloatPlan, inputs, output: np.ndarray) -> None:
     layout = plan.layout
     lhs = inputs[0].reshape(plan.lhs_shape3)
     if layout.adj_x:  # [L, K, M] -> [L, M, K]
-        np.copyto(plan.lhs_buf, lhs.swapaxes(1, 2))
-        lhs = read_only(plan.lhs_buf)  # (read-only like the inputs: one kernel signature)
+        lhs_buf, = int_gemm.scratch((plan.lhs_buf,))
+        np.copyto(lhs_buf, lhs.swapaxes(1, 2))
+        lhs = read_only(lhs_buf)  # (read-only like the inputs: one kernel signature)
     rhs = plan.rhs_kn
     if rhs is None:
         rhs = inputs[1].reshape(plan.rhs_shape3)
         if layout.adj_y:  # [R, N, K] -> [R, K, N]
-            np.copyto(plan.rhs_buf, rhs.swapaxes(1, 2))
-            rhs = read_only(plan.rhs_buf)
+            rhs_buf, = int_gemm.scratch((plan.rhs_buf,))
+            np.copyto(rhs_buf, rhs.swapaxes(1, 2))
+            rhs = read_only(rhs_buf)
     m, n = layout.out_shape[-2:]
     out = output.reshape(plan.lhs_batch.size, m, n)
     batch_matmul_float(lhs, rhs, plan.lhs_batch, plan.rhs_batch, out)

@@ -56,8 +56,11 @@ def checked_multiplier(node: Node, real: float, what: str) -> tuple[int, int]:
 
 
 def read_only(array: np.ndarray) -> np.ndarray:
-    """A read-only view. Kernels then see every input with one array type (a model's constants are
-    read-only already), so Numba compiles one version instead of two - and cannot write into it."""
+    """The array read-only: itself when it already is (a model's constant), else a read-only view.
+    Kernels then see every input with one array type, so Numba compiles one version instead of two -
+    and cannot write into it."""
+    if not array.flags.writeable:  # a model's constant already is (no second view per use)
+        return array
     view = array.view()
     view.flags.writeable = False
     return view

@@ -24,6 +24,8 @@ TANH / SIGN_BIT fused activations outside the hybrid path (the official kernel r
 """
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,7 +128,7 @@ class Int8Plan(RowSplit):
     input_offset: int  # -input zero point
     weights_offset: int  # -weights zero point (per tensor), 0 (per channel)
     w_packed: np.ndarray | None  # int8 [Np / NR, Kp / G, NR, G] when the weights are constant
-    w_sums: np.ndarray | None  # int64 [N] Σ_k w[n, k], when constant
+    w_sums: np.ndarray | None  # int32 [N] Σ_k w[n, k] (modulo 2**32), when constant
     scale: np.ndarray  # float64 [Np]: double(in_s) * double(w_s[n]) / double(out_s), zero padded
     zero_bias: np.ndarray  # int32 [N], used when there is no bias
     output_zero_point: int
@@ -350,7 +352,13 @@ def _int8_in_parts(plan: Int8Plan, x, a, row_sums, w_packed, w_sums, acc, bias, 
 
 def _no_bias(n: int, dtype) -> np.ndarray:
     """Zeros standing in for a missing bias, read-only like a model's constant bias, so that the kernels
-    see one array type either way (a writable array would make Numba compile a second version)."""
+    see one array type either way (a writable array would make Numba compile a second version). One
+    shared array per size and type: a model has hundreds of FCs of a few widths."""
+    return _shared_zeros(n, np.dtype(dtype))
+
+
+@functools.lru_cache(maxsize=64)
+def _shared_zeros(n: int, dtype: np.dtype) -> np.ndarray:
     zeros = np.zeros(n, dtype)
     zeros.setflags(write=False)
     return zeros
@@ -515,7 +523,8 @@ def _int8_plan(geo: Geometry, w: TensorArg, input_offset: int, weights_offset: i
     isa = int_gemm.ISA
     w_packed = w_sums = None
     if w.data is not None:
-        w_packed, w_sums = int_gemm.pack_columns(w.data, isa), int_gemm.column_sums(w.data)
+        # int32 sums (modulo 2**32 like every later step of the int32 sum): half the memory of int64
+        w_packed, w_sums = int_gemm.pack_columns(w.data, isa), int_gemm.column_sums(w.data).astype(np.int32)
     a_spec, acc_spec = int_gemm.a_spec(geo.batch, geo.k, isa), int_gemm.acc_spec(geo.batch, geo.n, isa)
     rows, cols = acc_spec[1]
     padded_scale = np.zeros(cols, np.float64)
@@ -528,7 +537,7 @@ def _int8_plan(geo: Geometry, w: TensorArg, input_offset: int, weights_offset: i
         output_zero_point=output_zero_point, qmin=qmin, qmax=qmax, bounded=is_bounded(padded_scale),
         scratch=(a_spec, ("row_sums", (rows,), i64), acc_spec, ("column_term", (cols,), i32),
                  ("row_term", (rows,), i32)),
-        weight_scratch=(("b_packed", packed_shape, np.dtype(np.int8)), ("b_sums", (geo.n,), i64)),
+        weight_scratch=(("b_packed", packed_shape, np.dtype(np.int8)), ("b_sums", (geo.n,), i32)),
         requant=requant,
         parts=row_parts(geo.batch, threads if requant is None else 1, align=int_gemm.TILE_ROWS[isa],
                         ns_per_row=geo.k * geo.n / INT8_MACS_PER_NS),
