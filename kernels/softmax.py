@@ -18,6 +18,7 @@ from litelens.kernels.fixedpoint import (
 )
 from litelens.kernels.libm import EXPF_SPECIAL, expf_usual
 from litelens.kernels.lut import expf, lut16_value
+from litelens.kernels.vector_width import prefer_512
 
 SCALED_DIFF_INTEGER_BITS = 5  # exp() input is Q5.26
 ACCUMULATION_INTEGER_BITS = 12  # sum of exps is Q12.19
@@ -242,29 +243,36 @@ def softmax_quantized_rows(output, x, exp_table, acc_table, max_k, out_bits, out
 ROWS_AT_ONCE = 8  # rows whose sequential sums are interleaved (independent chains keep the adder busy)
 
 
-@jit(inline="always")
-def _row_max(row):
-    """The reference's running ``std::max(max, x)`` from lowest(): the largest non-NaN value (NaN never
-    wins a ``max < x`` test) or -FLT_MAX. That is order-free - up to the sign of a zero maximum, which
-    no later step can see (x - (+-0) and expf(+-0) agree) - so eight partial maxima keep eight
-    independent compare chains in flight."""
-    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = np.float32(-FLT_MAX)
-    depth = row.size
+@jit
+def row_maxima(x, maxima):
+    """maxima[r] = the reference's running ``std::max(max, x)`` from lowest() over row r of x: the
+    largest non-NaN value (NaN never wins a ``max < x`` test) or -FLT_MAX. That is order-free - up to
+    the sign of a zero maximum, which no later step can see (x - (+-0) and expf(+-0) agree) - so
+    eight partial maxima keep eight independent compare chains in flight (LLVM packs them into one
+    256-bit vector). [rows, depth] -> [rows]. A kernel of its own: under softmax_float's 512-bit
+    preference those eight chains stayed scalar (2.5x slower)."""
+    depth = x.shape[1]
     body = depth - depth % 8
-    for c in range(0, body, 8):
-        m0 = row[c] if m0 < row[c] else m0
-        m1 = row[c + 1] if m1 < row[c + 1] else m1
-        m2 = row[c + 2] if m2 < row[c + 2] else m2
-        m3 = row[c + 3] if m3 < row[c + 3] else m3
-        m4 = row[c + 4] if m4 < row[c + 4] else m4
-        m5 = row[c + 5] if m5 < row[c + 5] else m5
-        m6 = row[c + 6] if m6 < row[c + 6] else m6
-        m7 = row[c + 7] if m7 < row[c + 7] else m7
-    for c in range(body, depth):
-        m0 = row[c] if m0 < row[c] else m0
-    for m in (m1, m2, m3, m4, m5, m6, m7):
-        m0 = m if m0 < m else m0
-    return m0
+    for r in range(x.shape[0]):
+        m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = np.float32(-FLT_MAX)
+        for c in range(0, body, 8):
+            m0 = x[r, c] if m0 < x[r, c] else m0
+            m1 = x[r, c + 1] if m1 < x[r, c + 1] else m1
+            m2 = x[r, c + 2] if m2 < x[r, c + 2] else m2
+            m3 = x[r, c + 3] if m3 < x[r, c + 3] else m3
+            m4 = x[r, c + 4] if m4 < x[r, c + 4] else m4
+            m5 = x[r, c + 5] if m5 < x[r, c + 5] else m5
+            m6 = x[r, c + 6] if m6 < x[r, c + 6] else m6
+            m7 = x[r, c + 7] if m7 < x[r, c + 7] else m7
+        for c in range(body, depth):
+            m0 = x[r, c] if m0 < x[r, c] else m0
+        m0 = m1 if m0 < m1 else m0
+        m0 = m2 if m0 < m2 else m0
+        m0 = m3 if m0 < m3 else m0
+        m0 = m4 if m0 < m4 else m0
+        m0 = m5 if m0 < m5 else m0
+        m0 = m6 if m0 < m6 else m0
+        maxima[r] = m7 if m0 < m7 else m0
 
 
 @jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
@@ -272,39 +280,56 @@ def softmax_float(output, x, beta):
     """Reference float ``Softmax`` (reference/softmax.h). [rows, depth] -> [rows, depth].
 
     e = expf((x - max) * beta) in float32, summed left to right from 0; out = e / sum.
-    Each row's exponentials run in a branch-free loop (``libm.expf_usual``; the rare |arg| >= 88,
-    such as a -10000 attention mask, and NaN are redone by ``expf``), then the sums of up to
-    ``ROWS_AT_ONCE`` rows advance column by column - every row still adds its own values left to
-    right, so each sum has the reference's bits.
+    Each row's exponentials run in a branch-free loop (``libm.expf_usual``, on 512-bit vectors:
+    :func:`vector_width.prefer_512`; the rare |arg| >= 88, such as a -10000 attention mask, and NaN
+    are redone by ``expf``), then the sums of ``ROWS_AT_ONCE`` rows advance column by column in eight
+    registers - every row still adds its own values left to right, so each sum has the reference's
+    bits - and each row is divided by its sum. Rows are indexed [r, c], never taken as views (a view
+    costs atomic reference counts per row).
     """
+    prefer_512()
     rows, depth = x.shape
     beta = np.float32(beta)
     totals = np.zeros(ROWS_AT_ONCE, np.float32)
+    maxima = np.empty(rows, np.float32)
+    row_maxima(x, maxima)
     for r0 in range(0, rows, ROWS_AT_ONCE):
         r1 = min(r0 + ROWS_AT_ONCE, rows)
         for r in range(r0, r1):
-            xr = x[r]
-            er = output[r]
-            row_max = _row_max(xr)
+            row_max = maxima[r]
             unusual = 0
             for c in range(depth):
-                usual, e = expf_usual(np.float32(np.float32(xr[c] - row_max) * beta))
-                er[c] = e
+                usual, e = expf_usual(np.float32(np.float32(x[r, c] - row_max) * beta))
+                output[r, c] = e
                 unusual += not usual
             if unusual:
                 for c in range(depth):
-                    arg = np.float32(np.float32(xr[c] - row_max) * beta)
+                    arg = np.float32(np.float32(x[r, c] - row_max) * beta)
                     if not abs(arg) < EXPF_SPECIAL:
-                        er[c] = expf(arg)
-            totals[r - r0] = np.float32(0.0)
-        for c in range(depth):
+                        output[r, c] = expf(arg)
+        if r1 - r0 == ROWS_AT_ONCE:  # eight sums, each left to right, in registers
+            t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = np.float32(0.0)
+            for c in range(depth):
+                t0 = np.float32(t0 + output[r0, c])
+                t1 = np.float32(t1 + output[r0 + 1, c])
+                t2 = np.float32(t2 + output[r0 + 2, c])
+                t3 = np.float32(t3 + output[r0 + 3, c])
+                t4 = np.float32(t4 + output[r0 + 4, c])
+                t5 = np.float32(t5 + output[r0 + 5, c])
+                t6 = np.float32(t6 + output[r0 + 6, c])
+                t7 = np.float32(t7 + output[r0 + 7, c])
+            totals[0], totals[1], totals[2], totals[3] = t0, t1, t2, t3
+            totals[4], totals[5], totals[6], totals[7] = t4, t5, t6, t7
+        else:
             for r in range(r0, r1):
-                totals[r - r0] = np.float32(totals[r - r0] + output[r, c])
+                total = np.float32(0.0)
+                for c in range(depth):
+                    total = np.float32(total + output[r, c])
+                totals[r - r0] = total
         for r in range(r0, r1):
-            er = output[r]
             total = totals[r - r0]
             for c in range(depth):
-                er[c] = np.float32(er[c] / total)
+                output[r, c] = np.float32(output[r, c] / total)
 
 
 @jit
