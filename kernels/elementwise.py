@@ -14,6 +14,7 @@ from litelens.kernels.fixedpoint import (
 from litelens.kernels.gemmlowp import rounding_divide_by_pot_sse, rounding_divide_by_pot_x86
 from litelens.kernels.table_gather import LANES as GATHER_LANES
 from litelens.kernels.table_gather import gather_row
+from litelens.kernels.vector_width import prefer_512
 
 # Operation codes of the float and integer kernels.
 ADD, SUB, MUL, DIV, SQUARED_DIFFERENCE = 0, 1, 2, 3, 4
@@ -133,32 +134,51 @@ def float_binary(out, x1, x2, loops, strides1, strides2, op, act_min, act_max):
     Division by zero gives IEEE infinities/NaN before the clamp. Each element is one float32
     operation rounded once, whatever the loop order, so the innermost run is written once per
     stride pattern (both operands contiguous, one of them a broadcast scalar, or general) for the
-    compiler to vectorise.
+    compiler to vectorise (512-bit vectors: :func:`vector_width.prefer_512`).
+
+    The rows' start offsets advance as an odometer over the outer loops (no division per row), and
+    the runs index the flat arrays with unsigned offsets: no negative-index wrap-around to test, and
+    no row views (each view cost atomic reference counts per row - more than adding a row of 128).
     """
-    inner = loops[-1]
-    step1 = strides1[-1]
-    step2 = strides2[-1]
+    prefer_512()
+    dims = loops.size
+    inner = loops[dims - 1]
+    step1 = strides1[dims - 1]
+    step2 = strides2[dims - 1]
+    run = np.uint64(inner)
+    index = np.zeros(dims, np.int64)  # the outer loops' counters
+    offset1 = 0
+    offset2 = 0
     for row in range(out.size // inner):
-        start1, start2 = row_offsets(row, loops, strides1, strides2)
-        o = out[row * inner:(row + 1) * inner]  # row views index from 0, which lets LLVM vectorise
+        start = np.uint64(row * inner)
+        start1 = np.uint64(offset1)
+        start2 = np.uint64(offset2)
         if step1 == 1 and step2 == 1:  # [inner] op [inner]
-            a = x1[start1:start1 + inner]
-            b = x2[start2:start2 + inner]
-            for i in range(inner):
-                o[i] = _clamp(_float_op(a[i], b[i], op), act_min, act_max)
+            for i in range(run):
+                out[start + i] = _clamp(_float_op(x1[start1 + i], x2[start2 + i], op), act_min, act_max)
         elif step1 == 1 and step2 == 0:  # [inner] op scalar
-            a = x1[start1:start1 + inner]
             b0 = x2[start2]
-            for i in range(inner):
-                o[i] = _clamp(_float_op(a[i], b0, op), act_min, act_max)
+            for i in range(run):
+                out[start + i] = _clamp(_float_op(x1[start1 + i], b0, op), act_min, act_max)
         elif step1 == 0 and step2 == 1:  # scalar op [inner]
             a0 = x1[start1]
-            b = x2[start2:start2 + inner]
-            for i in range(inner):
-                o[i] = _clamp(_float_op(a0, b[i], op), act_min, act_max)
+            for i in range(run):
+                out[start + i] = _clamp(_float_op(a0, x2[start2 + i], op), act_min, act_max)
         else:
-            for i in range(inner):
-                o[i] = _clamp(_float_op(x1[start1 + i * step1], x2[start2 + i * step2], op), act_min, act_max)
+            for i in range(run):
+                out[start + i] = _clamp(_float_op(x1[start1 + i * np.uint64(step1)],
+                                                  x2[start2 + i * np.uint64(step2)], op), act_min, act_max)
+        d = dims - 2  # next row: advance the odometer
+        while d >= 0:
+            index[d] += 1
+            offset1 += strides1[d]
+            offset2 += strides2[d]
+            if index[d] < loops[d]:
+                break
+            offset1 -= loops[d] * strides1[d]
+            offset2 -= loops[d] * strides2[d]
+            index[d] = 0
+            d -= 1
 
 
 @jit
