@@ -34,7 +34,7 @@ from litelens.threads import blas_threads
 DEFAULT_MAX_TENSOR_BYTES = 4 << 30  # refuse models whose tensors need more than this much memory
 
 
-@dataclass
+@dataclass(slots=True)
 class _Step:
     """One op, ready to run: its implementation, Prepare's params, and its bound arrays."""
 
@@ -172,8 +172,15 @@ class Interpreter:
 
     # ---------------------------------------------------------------- allocation
     def _tensor_arg(self, index: int) -> TensorArg:
-        t = self.graph.tensors[index]
-        return TensorArg(index, t.name, t.dtype, self._shapes[index], t.quantization, t.data)
+        """What ops see of tensor ``index`` at its current shape: one object per tensor and shape, shared
+        by every op that reads or writes it (a model has thousands)."""
+        shape = self._shapes[index]
+        key = (index, shape)
+        arg = self._args.get(key)
+        if arg is None:
+            t = self.graph.tensors[index]
+            arg = self._args[key] = TensorArg(index, t.name, t.dtype, shape, t.quantization, t.data)
+        return arg
 
     def _check_graph(self) -> None:
         """Every op input exists before the op runs; no tensor is written twice or written if constant;
@@ -335,6 +342,7 @@ class Interpreter:
         for index in dict.fromkeys(self.graph.inputs):
             self._claim(index, shapes[index], budget)
         self._shapes = shapes  # _tensor_arg reads the shapes being computed
+        self._args = {}
         try:
             prepared = [self._prepare_node(info, op, options, budget)
                         for info, (op, options) in zip(self.graph.operators, self._ops)]
@@ -342,6 +350,8 @@ class Interpreter:
         except BaseException:
             self._shapes = graph_shapes
             raise
+        finally:
+            self._args = {}  # the nodes keep what they use
         self._arrays, self._shared, self.arena_bytes = arrays, shared, arena_bytes
         self._steps = [
             _Step(node=node, op=op, params=params,

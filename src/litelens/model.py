@@ -39,7 +39,7 @@ _OP_NAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.star
 _OPTION_NAMES = {v: k for k, v in vars(tflite.BuiltinOptions).items() if not k.startswith("_")}
 
 
-@dataclass
+@dataclass(slots=True)
 class TensorInfo:
     index: int
     name: str
@@ -52,7 +52,7 @@ class TensorInfo:
     is_variable: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class OperatorInfo:
     index: int
     opcode: str  # builtin name ("FULLY_CONNECTED") or "CUSTOM:<code>"
@@ -326,7 +326,11 @@ def _tensor(r: _Reader, t, index: int, buffers) -> TensorInfo:
                 f"malformed model: {where} has shape {list(shape)} ({count * dtype.itemsize} bytes of "
                 f"{dtype.name}) but its buffer {b} holds {len(raw)} bytes"
             )
-        data = np.frombuffer(raw, dtype=dtype).reshape(shape)
+        if len(raw):  # one array straight onto the model bytes (no intermediate view kept as its base)
+            start = np.frombuffer(raw, np.uint8).ctypes.data - r.address
+            data = np.ndarray(shape, dtype, buffer=r.buf, offset=start)
+        else:
+            data = np.zeros(shape, dtype)
         if data.ctypes.data % dtype.itemsize:  # misaligned in the file: kernels get an aligned copy
             data = data.copy()
         data.flags.writeable = False

@@ -27,7 +27,7 @@ import numpy as np
 from litelens.errors import InputError, ModelError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Quantization:
     """Affine quantization of a tensor: real = scale * (q - zero_point), per tensor or per channel."""
 
@@ -48,7 +48,7 @@ class Quantization:
         return int(self.zero_point[0])
 
 
-@dataclass
+@dataclass(slots=True)
 class TensorArg:
     """What an op sees of one tensor at Prepare (its current shape, not the stored one)."""
 
@@ -71,7 +71,7 @@ class TensorArg:
         return f"tensor {self.index} '{self.name}' ({self.dtype.name}{list(self.shape)})"
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     """One operator of the graph, as Prepare sees it."""
 

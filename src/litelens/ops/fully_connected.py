@@ -629,7 +629,7 @@ def _hybrid_int8_plan(geo: Geometry, w: TensorArg, opts: FullyConnectedOptions, 
         clamp=activation_clamp(opts.activation), weight_scales=weight_scales, weights_t=None, row_sums=row_sums,
         pairs=pairs, weights_buf=empty,
         q_buf=empty, scaling=np.zeros(geo.batch, np.float32), offsets=np.zeros(geo.batch, np.int32),
-        acc_buf=empty, zero_bias=_no_bias(geo.n, np.float32), isa=isa, w_packed=w_packed, w_sums=w_sums,
+        acc_buf=empty, zero_bias=_no_bias(geo.n, np.float32), isa=isa, w_packed=w_packed,  # (w_sums: in column_term)
         column_term=None if w_sums is None else column_term(w_sums, 128),
         scratch=(a_spec, acc_spec),  # the quantized rows go straight into a (q + 128, zero padded)
         weight_scratch=(("b_packed", int_gemm.packed_buffer(geo.n, geo.k, isa).shape, np.dtype(np.int8)),
