@@ -200,8 +200,8 @@ def neon_minmax(x, r):
 # ---------------------------------------------------------------- row quantization
 #
 # quantize_rows takes the rows in blocks of _ROW_BLOCK: the ranges of the block's rows (two
-# vectorized integer max reductions each), then their scales (scalar; the rows' double divisions
-# overlap), then their codes (one vectorized pass over the blocks of 8 - RoundToNearest - and a scalar
+# vectorized integer max reductions each), then their scales (one branch-free loop over the block,
+# vectorized; rows with a NaN redone in the official comparison order), then their codes (one vectorized pass over the blocks of 8 - RoundToNearest - and a scalar
 # tail - std::round). The codes are written as q + ``shift``, so the integer product can take them
 # moved to 0..255 (shift 128) directly. Every loop over a row is written in quantize_rows itself,
 # indexing [r, k], around scalar per-element helpers: a row view, or a helper that takes an array
@@ -215,7 +215,7 @@ _CLAMP = np.float32(256.0)  # |h| beyond this saturates to the same code: clamp 
 _F_NEG_TWO_POW_31 = np.float32(-2147483648.0)
 _F_TWO_POW_30 = np.float32(1073741824.0)
 _ROW_BLOCK = 16  # rows whose ranges, then scales, then codes quantize_rows computes together
-_ROW_ZERO, _ROW_BOUNDED, _ROW_FINITE, _ROW_ANY = 0, 1, 2, 3  # row kinds in quantize_rows
+_ROW_ZERO, _ROW_BOUNDED, _ROW_FINITE, _ROW_ANY, _ROW_NAN = 0, 1, 2, 3, 4  # row kinds in quantize_rows
 
 
 @jit(inline="always")
@@ -244,7 +244,8 @@ def range_bits(smax, umax):
 @jit(inline="always")
 def products_bounded(lo, hi, inv):
     """Whether every |x * inv| of a NaN-free row in [lo, hi] is below 2**30 (float32 rounding is
-    monotone, so the largest |x| bounds them all); False for an infinite value or inv."""
+    monotone, so the largest |x| bounds them all); False for an infinite value or inv (or a NaN:
+    the callers then ignore the answer)."""
     a_lo, a_hi = abs(lo), abs(hi)
     largest = a_hi if a_lo < a_hi else a_lo
     return np.float32(largest * inv) < _F_TWO_POW_30
@@ -366,12 +367,38 @@ def asymmetric_tail_code(x, inv, zp, shift):
     return np.int32(np.int32(t) + shift)
 
 
-@jit
+@jit(inline="always")
+def asymmetric_scale_select(rmin, rmax):
+    """:func:`asymmetric_scale` written with selects instead of branches, so that quantize_rows's loop
+    over a block's rows vectorizes (eight double divisions per instruction); the same operations in
+    double, so the same bits. Its caller compiles with error_model="numpy": the equal-ends row divides
+    0 by 0, then takes the (1, 0, 0) answer. round_half_away and double_to_int8_x86 are written out:
+    the zero point, rounded, lies in [-128, 127] or is NaN (infinite ends), which gives 0."""
+    scale = np.float64(np.float32(rmax - rmin)) / 255.0
+    lo_scaled = np.float64(rmin) / scale
+    hi_scaled = np.float64(rmax) / scale
+    zp_from_min = -128.0 - lo_scaled
+    zp_from_max = 127.0 - hi_scaled
+    err_min = 128.0 + abs(lo_scaled)
+    err_max = 127.0 + abs(hi_scaled)
+    zp_double = zp_from_min if err_min < err_max else zp_from_max
+    t = np.trunc(zp_double)  # round_half_away
+    step = 1.0 if zp_double > 0.0 else -1.0
+    t = t + step if abs(zp_double - t) >= 0.5 else t
+    t = t if t == t else 0.0  # double_to_int8_x86(NaN) = 0; otherwise t is in [-128, 127] here
+    zp = np.int32(-128) if zp_double <= -128.0 else (np.int32(127) if zp_double >= 127.0 else np.int32(t))
+    sf = np.float32(scale)
+    inv = np.float32(0.0) if sf == np.float32(0.0) else np.float32(1.0 / np.float64(sf))
+    equal = rmin == rmax
+    return (np.float32(1.0) if equal else sf), (np.int32(0) if equal else zp), (np.float32(0.0) if equal else inv)
+
+
+@jit(error_model="numpy")
 def quantize_rows(x, q, scaling, offsets, asymmetric, shift):
     """``BatchQuantizeFloats`` of every row of x into q + ``shift``: ``NeonAsymmetricQuantizeFloats``
     or ``NeonSymmetricQuantizeFloats`` per row (the range: :func:`range_bits`, or the official
     comparison order - :func:`neon_minmax`, :func:`std_minmax` - for a row with a NaN; the scales:
-    :func:`asymmetric_scale`, :func:`symmetric_scale`; the codes: RoundToNearest on full blocks of 8
+    :func:`asymmetric_scale_select` / :func:`asymmetric_scale`, :func:`symmetric_scale`; the codes: RoundToNearest on full blocks of 8
     - :func:`bounded_code` when every product is small, else :func:`asymmetric_code` /
     :func:`symmetric_code` - and std::round on the rest, :func:`asymmetric_tail_code` /
     :func:`symmetric_tail_code`).
@@ -379,7 +406,9 @@ def quantize_rows(x, q, scaling, offsets, asymmetric, shift):
     x [rows, K] float32 (C-contiguous) -> q [rows, >= K] (any numeric dtype), scaling [rows] float32,
     offsets [rows] int32 (0 when symmetric). Columns of q past K are set to 0 (the zero padding
     ``int_gemm.int8_gemm`` needs when q is its shifted left operand). 512-bit vectors
-    (:func:`vector_width.prefer_512`): ~1.3x on the two vectorized passes.
+    (:func:`vector_width.prefer_512`): ~1.3x on the two vectorized passes. error_model="numpy":
+    float divisions by zero give inf / NaN as in C (only asymmetric_scale_select's discarded
+    equal-ends case divides by zero) instead of a test and an exception that stop vectorization.
     """
     prefer_512()
     rows, k_size = x.shape
@@ -405,33 +434,44 @@ def quantize_rows(x, q, scaling, offsets, asymmetric, shift):
             ext[0, r - r0] = lo_bits
             ext[1, r - r0] = hi_bits
             kind_b[r - r0] = _ROW_FINITE if no_nan and k_size > 0 else _ROW_ANY
-        for r in range(r0, r1):  # scales: scalar, the rows' division chains overlap
-            i = r - r0
-            no_nan = kind_b[i] == _ROW_FINITE
-            lo, hi = ext_f[0, i], ext_f[1, i]
-            if asymmetric:
-                if no_nan:
-                    rmin = lo if lo < np.float32(0.0) else np.float32(0.0)
-                    rmax = hi
-                else:
+        if asymmetric:
+            for i in range(r1 - r0):  # scales, branch-free: the block's divisions run as vectors
+                lo, hi = ext_f[0, i], ext_f[1, i]
+                rmin = lo if lo < np.float32(0.0) else np.float32(0.0)
+                sf, zp, inv = asymmetric_scale_select(rmin, hi)
+                scaling[r0 + i] = sf
+                offsets[r0 + i] = zp
+                inv_b[i] = inv
+                kind = _ROW_ZERO if rmin == hi else (_ROW_BOUNDED if products_bounded(lo, hi, inv) else _ROW_ANY)
+                kind_b[i] = kind if kind_b[i] == _ROW_FINITE else _ROW_NAN
+            for r in range(r0, r1):  # rows with a NaN: NeonMinMax's own comparison order
+                i = r - r0
+                if kind_b[i] == _ROW_NAN:
                     rmin, rmax = neon_minmax(x, r)
-                sf, zp, inv = asymmetric_scale(rmin, rmax)
-                zero_row = rmin == rmax
-            else:
-                if not no_nan:
-                    lo, hi = std_minmax(x, r, 0)
-                sf, inv, value_range = symmetric_scale(lo, hi)
-                zp = 0
+                    sf, zp, inv = asymmetric_scale(rmin, rmax)
+                    scaling[r] = sf
+                    offsets[r] = zp
+                    inv_b[i] = inv
+                    kind_b[i] = _ROW_ZERO if rmin == rmax else _ROW_ANY
+        else:
+            for i in range(r1 - r0):  # scales, branch-free (symmetric_scale with selects; vectorized)
+                a_lo, a_hi = abs(ext_f[0, i]), abs(ext_f[1, i])
+                value_range = a_hi if a_lo < a_hi else a_lo  # std::max(|min|, |max|)
                 zero_row = value_range == np.float32(0.0)
-            scaling[r] = sf
-            offsets[r] = zp
-            inv_b[i] = inv
-            if zero_row:
-                kind_b[i] = _ROW_ZERO
-            elif no_nan and products_bounded(lo, hi, inv):
-                kind_b[i] = _ROW_BOUNDED
-            else:
-                kind_b[i] = _ROW_ANY
+                scaling[r0 + i] = np.float32(1.0) if zero_row else np.float32(value_range / _F127)
+                offsets[r0 + i] = 0
+                inv = np.float32(0.0) if zero_row else np.float32(_F127 / value_range)
+                inv_b[i] = inv
+                kind = _ROW_ZERO if zero_row else (_ROW_BOUNDED if products_bounded(a_lo, a_hi, inv) else _ROW_ANY)
+                kind_b[i] = kind if kind_b[i] == _ROW_FINITE else _ROW_NAN
+            for r in range(r0, r1):  # rows with a NaN: std::minmax_element's own comparison order
+                i = r - r0
+                if kind_b[i] == _ROW_NAN:
+                    lo, hi = std_minmax(x, r, 0)
+                    sf, inv, value_range = symmetric_scale(lo, hi)
+                    scaling[r] = sf
+                    inv_b[i] = inv
+                    kind_b[i] = _ROW_ZERO if value_range == np.float32(0.0) else _ROW_ANY
         for r in range(r0, r1):  # codes
             i = r - r0
             kind, inv, zp = kind_b[i], inv_b[i], offsets[r]

@@ -37,8 +37,9 @@ F32 = np.float32
 
 
 def block_edge_rows(k: int, rows: int, seed: int) -> np.ndarray:
-    """[rows, k] float32: ordinary rows of random magnitudes, with special kinds (a NaN, +-inf, all
-    zeros, signed zeros, a constant, a subnormal range, 1 / scale overflowing, a one-signed row)
+    """[rows, k] float32: ordinary rows of random magnitudes, with special kinds (a NaN of either
+    sign, +-inf, all zeros, signed zeros, a constant, a subnormal range, 1 / scale overflowing,
+    one-signed rows)
     placed at the first, 15th, 16th, 17th and last rows - a different kind at each edge per seed -
     so that blocks of 16 start and end on them."""
     rng = np.random.default_rng(seed)
@@ -48,6 +49,8 @@ def block_edge_rows(k: int, rows: int, seed: int) -> np.ndarray:
         np.where(np.arange(k) == k // 2, np.nan, row()), np.where(np.arange(k) == k - 1, np.inf, row()),
         np.where(np.arange(k) == 0, -np.inf, row()), np.zeros(k), np.where(rng.random(k) < 0.5, 0.0, -0.0),
         np.full(k, 3.0), np.full(k, 1e-40), row() * 3e-39, np.abs(row()) + 2.0, -np.abs(row()) - 7.0,
+        np.where(np.arange(k) == k // 3, -np.nan, -np.abs(row()) - 1.0),  # a negative NaN, no value >= 0
+        np.where(np.arange(k) == 1, -np.nan, 0.0),  # a negative NaN among zeros
     ]
     for j, where in enumerate(sorted({0, min(14, rows - 1), min(15, rows - 1), min(16, rows - 1), rows - 1})):
         x[where] = specials[(seed + j) % len(specials)]
