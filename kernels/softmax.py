@@ -243,36 +243,38 @@ def softmax_quantized_rows(output, x, exp_table, acc_table, max_k, out_bits, out
 ROWS_AT_ONCE = 8  # rows whose sequential sums are interleaved (independent chains keep the adder busy)
 
 
+_MAGNITUDE = np.int32(0x7FFFFFFF)
+_POS_INF_BITS = np.int32(0x7F800000)
+_LOWEST_KEY = np.int32(-0x80000000)  # below every float's key: what a NaN gets
+_NEG_FLT_MAX_KEY = np.int32(np.float32(-FLT_MAX).view(np.int32) ^ 0x7FFFFFFF)
+
+
 @jit
 def row_maxima(x, maxima):
     """maxima[r] = the reference's running ``std::max(max, x)`` from lowest() over row r of x: the
-    largest non-NaN value (NaN never wins a ``max < x`` test) or -FLT_MAX. That is order-free - up to
-    the sign of a zero maximum, which no later step can see (x - (+-0) and expf(+-0) agree) - so
-    eight partial maxima keep eight independent compare chains in flight (LLVM packs them into one
-    256-bit vector). [rows, depth] -> [rows]. A kernel of its own: under softmax_float's 512-bit
-    preference those eight chains stayed scalar (2.5x slower)."""
-    depth = x.shape[1]
-    body = depth - depth % 8
+    largest non-NaN value (NaN never wins a ``max < x`` test) or -FLT_MAX (also for -inf).
+    [rows, depth] -> [rows].
+
+    That is order-free, up to the sign of a zero maximum (which no later step can see: x - (+-0) and
+    expf(+-0) agree), so it runs as an integer max - which the compiler vectorizes, unlike a float
+    one without fastmath - over order keys: key = b ^ ((b >> 31) & 0x7FFFFFFF) of the bits b orders
+    like the floats, a NaN's key is replaced by INT32_MIN (branch-free: the mask (0x7F800000 - |b|)
+    >> 31), and the running maximum starts at key(-FLT_MAX); the key maps back to the float by the
+    same xor. 512-bit vectors (:func:`vector_width.prefer_512`).
+    """
+    prefer_512()
+    bits = x.view(np.int32)
+    keys = np.empty(x.shape[0], np.int32)
     for r in range(x.shape[0]):
-        m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = np.float32(-FLT_MAX)
-        for c in range(0, body, 8):
-            m0 = x[r, c] if m0 < x[r, c] else m0
-            m1 = x[r, c + 1] if m1 < x[r, c + 1] else m1
-            m2 = x[r, c + 2] if m2 < x[r, c + 2] else m2
-            m3 = x[r, c + 3] if m3 < x[r, c + 3] else m3
-            m4 = x[r, c + 4] if m4 < x[r, c + 4] else m4
-            m5 = x[r, c + 5] if m5 < x[r, c + 5] else m5
-            m6 = x[r, c + 6] if m6 < x[r, c + 6] else m6
-            m7 = x[r, c + 7] if m7 < x[r, c + 7] else m7
-        for c in range(body, depth):
-            m0 = x[r, c] if m0 < x[r, c] else m0
-        m0 = m1 if m0 < m1 else m0
-        m0 = m2 if m0 < m2 else m0
-        m0 = m3 if m0 < m3 else m0
-        m0 = m4 if m0 < m4 else m0
-        m0 = m5 if m0 < m5 else m0
-        m0 = m6 if m0 < m6 else m0
-        maxima[r] = m7 if m0 < m7 else m0
+        m = _NEG_FLT_MAX_KEY
+        for c in range(x.shape[1]):
+            b = bits[r, c]
+            nan_mask = np.int32(np.int32(_POS_INF_BITS - np.int32(b & _MAGNITUDE)) >> np.int32(31))  # -1: NaN
+            key = np.int32(b ^ np.int32((b >> np.int32(31)) & _MAGNITUDE))
+            key = np.int32((key & ~nan_mask) | (nan_mask & _LOWEST_KEY))
+            m = key if key > m else m
+        keys[r] = np.int32(m ^ np.int32((m >> np.int32(31)) & _MAGNITUDE))  # the float's bits again
+    maxima[:] = keys.view(np.float32)
 
 
 @jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
@@ -280,12 +282,12 @@ def softmax_float(output, x, beta):
     """Reference float ``Softmax`` (reference/softmax.h). [rows, depth] -> [rows, depth].
 
     e = expf((x - max) * beta) in float32, summed left to right from 0; out = e / sum.
-    Each row's exponentials run in a branch-free loop (``libm.expf_usual``, on 512-bit vectors:
-    :func:`vector_width.prefer_512`; the rare |arg| >= 88, such as a -10000 attention mask, and NaN
-    are redone by ``expf``), then the sums of ``ROWS_AT_ONCE`` rows advance column by column in eight
-    registers - every row still adds its own values left to right, so each sum has the reference's
-    bits - and each row is divided by its sum. Rows are indexed [r, c], never taken as views (a view
-    costs atomic reference counts per row).
+    The row maxima come first (:func:`row_maxima`). Each row's exponentials run in a branch-free
+    loop (``libm.expf_usual``, on 512-bit vectors: :func:`vector_width.prefer_512`; the rare
+    |arg| >= 88, such as a -10000 attention mask, and NaN are redone by ``expf``), then the sums of
+    ``ROWS_AT_ONCE`` rows advance column by column in eight registers - every row still adds its own
+    values left to right, so each sum has the reference's bits - and each row is divided by its sum.
+    Rows are indexed [r, c], never taken as views (a view costs atomic reference counts per row).
     """
     prefer_512()
     rows, depth = x.shape

@@ -162,3 +162,19 @@ def test_float_broadcast_odometer_matches_official(op, shapes):
     for first, second in ((a, b), (b, a)):
         model = one_op_model(op, (first, second, out), np.float32, 0)
         assert_same_bits(model, random_inputs(model))
+
+
+def test_softmax_float_row_maxima_keys_match_official():
+    """The row maxima as an integer max over order keys (NaN keys replaced by the lowest, the start at
+    key(-FLT_MAX)): rows all NaN, all -inf, -inf and -FLT_MAX, NaN of either sign with finite values,
+    +inf, signed zeros only, -FLT_MAX only, subnormals only, against the official run, bit for bit."""
+    depth = 37
+    rng = np.random.default_rng(3)
+    base = lambda: (rng.standard_normal(depth) * 3).astype(F32)  # noqa: E731
+    rows = [np.full(depth, np.nan), np.full(depth, -np.inf), np.where(np.arange(depth) % 2, -np.inf, -3.4e38),
+            np.where(np.arange(depth) == 5, np.nan, base()), np.where(np.arange(depth) == 30, -np.nan, base()),
+            np.where(np.arange(depth) == 0, np.inf, base()), np.where(rng.random(depth) < 0.5, -0.0, 0.0),
+            np.full(depth, -0.0), np.full(depth, -3.4028235e38), np.full(depth, 1e-44) * rng.integers(1, 5, depth),
+            base() - 100.0, base()]
+    x = np.array(rows, F32)
+    compare_with_official(softmax_model(x.shape, "float32"), {0: x}).assert_ok()
