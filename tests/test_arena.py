@@ -73,6 +73,17 @@ def test_intermediates_share_an_arena_unless_preserved():
     assert kept.arena_bytes == 0
 
 
+def test_preserved_intermediates_lie_end_to_end_in_one_block_without_overlap():
+    kept = _run(True)
+    own = set(kept.graph.inputs) | set(kept.graph.outputs)
+    arrays = [a for i, a in kept._arrays.items() if i not in own]
+    starts = sorted((a.ctypes.data, a.ctypes.data + a.nbytes) for a in arrays)
+    assert all(start % ALIGNMENT == 0 for start, _ in starts)
+    assert all(end <= nxt for (_, end), (nxt, _) in zip(starts, starts[1:]))  # no two overlap
+    span = starts[-1][1] - starts[0][0]
+    assert span < sum(a.nbytes for a in arrays) + ALIGNMENT * len(arrays)  # one block, end to end
+
+
 def test_reshape_outputs_are_views_of_their_input_unless_kept_or_model_outputs():
     from litelens import build
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from litelens.arena import Lifetime, aligned_bytes, arena_views, plan_offsets
+from litelens.arena import Lifetime, aligned_bytes, arena_views, consecutive_offsets, plan_offsets
 from litelens.errors import InputError, ModelError
 from litelens.flavors import FLAVORS, parse_flavor, resolve_path
 from litelens.model import ModelInfo, SubgraphInfo, load_model
@@ -286,12 +286,22 @@ class Interpreter:
             root[dst] = root.get(src, src)
         return root
 
+    @staticmethod
+    def _block(nbytes: int, what: str) -> np.ndarray:
+        try:
+            return aligned_bytes(nbytes)
+        except MemoryError:
+            raise ModelError(f"out of memory allocating the {nbytes}-byte {what}") from None
+
+    def _layouts(self, tensors) -> dict[int, tuple[tuple[int, ...], np.dtype]]:
+        return {t: (self._shapes[t], self.graph.tensors[t].dtype) for t in tensors}
+
     def _buffers(self, prepared: list[tuple[Node, Op, Any]]
                  ) -> tuple[dict[int, np.ndarray], set[int], int, dict[int, int]]:
-        """An array per non-constant tensor: model inputs and outputs (and, with
-        ``preserve_all_tensors``, every tensor) get their own; intermediates share one arena, and the
-        output of a pure copy (RESHAPE...) is a view of its input. Returns the arrays, the tensors in
-        the arena, its size in bytes and the aliases (view -> owner)."""
+        """An array per non-constant tensor: model inputs and outputs get their own; intermediates
+        share one arena, and the output of a pure copy (RESHAPE...) is a view of its input - or, with
+        ``preserve_all_tensors``, each intermediate has its own place in one block. Returns the arrays,
+        the tensors in the arena, its size in bytes and the aliases (view -> owner)."""
         own = set(self.graph.inputs) | set(self.graph.outputs)
         aliases = self._aliases(prepared, own)
         written = {t: i for i, (node, _, _) in enumerate(prepared) for t in (a.index for a in node.outputs)}
@@ -303,25 +313,26 @@ class Interpreter:
                     if t in last_read:
                         last_read[t] = i
         arrays = {t: self._own_array(t, self._shapes[t]) for t in self.graph.inputs}
-        shared = []
+        shared, kept = [], []
         for t, first in written.items():
             if t in aliases:
                 continue
-            if self.preserve_all_tensors or t in own:
+            if t in own:
                 arrays[t] = self._own_array(t, self._shapes[t])
+            elif self.preserve_all_tensors:  # every intermediate kept: end to end in one block
+                kept.append((t, self._check_extent(t, self._shapes[t])))
             else:
                 nbytes = self._check_extent(t, self._shapes[t])
                 shared.append(Lifetime(t, nbytes, first, max(first, last_read[t])))
         total = 0
         if shared:
             offsets, total = plan_offsets(shared)
-            try:
-                arena = aligned_bytes(total)
-            except MemoryError:
-                raise ModelError(f"out of memory allocating the {total}-byte activation arena") from None
-            layouts = {life.tensor: (self._shapes[life.tensor], self.graph.tensors[life.tensor].dtype)
-                       for life in shared}
-            arrays.update(arena_views(arena, offsets, layouts))
+            arrays.update(arena_views(self._block(total, "activation arena"), offsets,
+                                      self._layouts(life.tensor for life in shared)))
+        if kept:
+            offsets, size = consecutive_offsets(kept)
+            arrays.update(arena_views(self._block(size, "block of preserved tensors"), offsets,
+                                      self._layouts(t for t, _ in kept)))
         for view, owner in aliases.items():
             arrays[view] = arrays[owner].reshape(self._shapes[view])
         return arrays, {life.tensor for life in shared} | set(aliases), total, aliases
