@@ -200,8 +200,9 @@ def neon_minmax(x, r):
 # ---------------------------------------------------------------- row quantization
 #
 # quantize_rows takes the rows in blocks of _ROW_BLOCK: the ranges of the block's rows (two
-# vectorized integer max reductions each), then their scales (one branch-free loop over the block,
-# vectorized; rows with a NaN redone in the official comparison order), then their codes (one vectorized pass over the blocks of 8 - RoundToNearest - and a scalar
+# vectorized integer max reductions each), then their scales (asymmetric: one branch-free loop over
+# the block, vectorized, rows with a NaN redone in the official comparison order; symmetric: scalar,
+# two float32 divisions per row), then their codes (one vectorized pass over the blocks of 8 - RoundToNearest - and a scalar
 # tail - std::round). The codes are written as q + ``shift``, so the integer product can take them
 # moved to 0..255 (shift 128) directly. Every loop over a row is written in quantize_rows itself,
 # indexing [r, k], around scalar per-element helpers: a row view, or a helper that takes an array
@@ -257,8 +258,8 @@ def bounded_code(x, inv, offset, low, high):
     exactly). v ± 0.5 is written v + copysign(0.5, v): it differs only for v = -0.0, where both give
     code 0. Branch-free: the row loop around it vectorizes.
 
-    quantize_rows passes literal bounds where it can (0, 255 for the shift-128 operand of
-    ``int_gemm``): the clamp and the narrowing store then become one saturating conversion.
+    With literal bounds (0, 255: quantize_rows compiled for the literal shift 128 that
+    hybrid_fully_connected passes) the clamp and the narrowing store become one saturating conversion.
     Symmetric rows take the asymmetric bounds (-128 rather than -127): with inv = float(127 / range)
     and |x| <= range, |x * inv| <= 127 * (1 + 2**-24)**2, so h stays within +-127.50002 and trunc(h)
     within +-127.
@@ -454,24 +455,22 @@ def quantize_rows(x, q, scaling, offsets, asymmetric, shift):
                     inv_b[i] = inv
                     kind_b[i] = _ROW_ZERO if rmin == rmax else _ROW_ANY
         else:
-            for i in range(r1 - r0):  # scales, branch-free (symmetric_scale with selects; vectorized)
-                a_lo, a_hi = abs(ext_f[0, i]), abs(ext_f[1, i])
-                value_range = a_hi if a_lo < a_hi else a_lo  # std::max(|min|, |max|)
-                zero_row = value_range == np.float32(0.0)
-                scaling[r0 + i] = np.float32(1.0) if zero_row else np.float32(value_range / _F127)
-                offsets[r0 + i] = 0
-                inv = np.float32(0.0) if zero_row else np.float32(_F127 / value_range)
-                inv_b[i] = inv
-                kind = _ROW_ZERO if zero_row else (_ROW_BOUNDED if products_bounded(a_lo, a_hi, inv) else _ROW_ANY)
-                kind_b[i] = kind if kind_b[i] == _ROW_FINITE else _ROW_NAN
-            for r in range(r0, r1):  # rows with a NaN: std::minmax_element's own comparison order
+            for r in range(r0, r1):  # scales: scalar (two float32 divisions), the rows' chains overlap
                 i = r - r0
-                if kind_b[i] == _ROW_NAN:
+                no_nan = kind_b[i] == _ROW_FINITE
+                lo, hi = ext_f[0, i], ext_f[1, i]
+                if not no_nan:
                     lo, hi = std_minmax(x, r, 0)
-                    sf, inv, value_range = symmetric_scale(lo, hi)
-                    scaling[r] = sf
-                    inv_b[i] = inv
-                    kind_b[i] = _ROW_ZERO if value_range == np.float32(0.0) else _ROW_ANY
+                sf, inv, value_range = symmetric_scale(lo, hi)
+                scaling[r] = sf
+                offsets[r] = 0
+                inv_b[i] = inv
+                if value_range == np.float32(0.0):
+                    kind_b[i] = _ROW_ZERO
+                elif no_nan and products_bounded(lo, hi, inv):
+                    kind_b[i] = _ROW_BOUNDED
+                else:
+                    kind_b[i] = _ROW_ANY
         for r in range(r0, r1):  # codes
             i = r - r0
             kind, inv, zp = kind_b[i], inv_b[i], offsets[r]
@@ -486,11 +485,7 @@ def quantize_rows(x, q, scaling, offsets, asymmetric, shift):
                     else:
                         for k in range(body):
                             q[r, k] = symmetric_code(x[r, k], inv, shift)
-                elif shift == 128:  # literal bounds: one saturating conversion to 0..255
-                    offset = np.int32(zp + 128)
-                    for k in range(body):
-                        q[r, k] = bounded_code(x[r, k], inv, offset, np.int32(0), np.int32(255))
-                else:
+                else:  # (hybrid_fully_connected passes shift as the literal 128: 0..255, one saturating conversion)
                     offset = np.int32(zp + shift)
                     low, high = np.int32(shift - 128), np.int32(shift + 127)
                     for k in range(body):

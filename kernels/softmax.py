@@ -274,7 +274,9 @@ def row_maxima(x, maxima):
             key = np.int32((key & ~nan_mask) | (nan_mask & _LOWEST_KEY))
             m = key if key > m else m
         keys[r] = np.int32(m ^ np.int32((m >> np.int32(31)) & _MAGNITUDE))  # the float's bits again
-    maxima[:] = keys.view(np.float32)
+    as_float = keys.view(np.float32)
+    for r in range(x.shape[0]):  # (a loop: the slice assignment costs 1.4 s of compile time)
+        maxima[r] = as_float[r]
 
 
 @jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
