@@ -249,34 +249,14 @@ _LOWEST_KEY = np.int32(-0x80000000)  # below every float's key: what a NaN gets
 _NEG_FLT_MAX_KEY = np.int32(np.float32(-FLT_MAX).view(np.int32) ^ 0x7FFFFFFF)
 
 
-@jit
-def row_maxima(x, maxima):
-    """maxima[r] = the reference's running ``std::max(max, x)`` from lowest() over row r of x: the
-    largest non-NaN value (NaN never wins a ``max < x`` test) or -FLT_MAX (also for -inf).
-    [rows, depth] -> [rows].
-
-    That is order-free, up to the sign of a zero maximum (which no later step can see: x - (+-0) and
-    expf(+-0) agree), so it runs as an integer max - which the compiler vectorizes, unlike a float
-    one without fastmath - over order keys: key = b ^ ((b >> 31) & 0x7FFFFFFF) of the bits b orders
-    like the floats, a NaN's key is replaced by INT32_MIN (branch-free: the mask (0x7F800000 - |b|)
-    >> 31), and the running maximum starts at key(-FLT_MAX); the key maps back to the float by the
-    same xor. 512-bit vectors (:func:`vector_width.prefer_512`).
-    """
-    prefer_512()
-    bits = x.view(np.int32)
-    keys = np.empty(x.shape[0], np.int32)
-    for r in range(x.shape[0]):
-        m = _NEG_FLT_MAX_KEY
-        for c in range(x.shape[1]):
-            b = bits[r, c]
-            nan_mask = np.int32(np.int32(_POS_INF_BITS - np.int32(b & _MAGNITUDE)) >> np.int32(31))  # -1: NaN
-            key = np.int32(b ^ np.int32((b >> np.int32(31)) & _MAGNITUDE))
-            key = np.int32((key & ~nan_mask) | (nan_mask & _LOWEST_KEY))
-            m = key if key > m else m
-        keys[r] = np.int32(m ^ np.int32((m >> np.int32(31)) & _MAGNITUDE))  # the float's bits again
-    as_float = keys.view(np.float32)
-    for r in range(x.shape[0]):  # (a loop: the slice assignment costs 1.4 s of compile time)
-        maxima[r] = as_float[r]
+@jit(inline="always")
+def order_key(b):
+    """The order key of float32 bits b (int32): b ^ ((b >> 31) & 0x7FFFFFFF) orders like the floats
+    (-0.0 just below +0.0) and is its own inverse; a NaN's key is replaced by INT32_MIN (branch-free:
+    the mask (0x7F800000 - |b|) >> 31 is -1 for a NaN), below every float's."""
+    nan_mask = np.int32(np.int32(_POS_INF_BITS - np.int32(b & _MAGNITUDE)) >> np.int32(31))
+    key = np.int32(b ^ np.int32((b >> np.int32(31)) & _MAGNITUDE))
+    return np.int32((key & ~nan_mask) | (nan_mask & _LOWEST_KEY))
 
 
 @jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
@@ -284,19 +264,31 @@ def softmax_float(output, x, beta):
     """Reference float ``Softmax`` (reference/softmax.h). [rows, depth] -> [rows, depth].
 
     e = expf((x - max) * beta) in float32, summed left to right from 0; out = e / sum.
-    The row maxima come first (:func:`row_maxima`). Each row's exponentials run in a branch-free
-    loop (``libm.expf_usual``, on 512-bit vectors: :func:`vector_width.prefer_512`; the rare
-    |arg| >= 88, such as a -10000 attention mask, and NaN are redone by ``expf``), then the sums of
-    ``ROWS_AT_ONCE`` rows advance column by column in eight registers - every row still adds its own
-    values left to right, so each sum has the reference's bits - and each row is divided by its sum.
-    Rows are indexed [r, c], never taken as views (a view costs atomic reference counts per row).
+
+    The row maxima come first. The reference's running ``std::max(max, x)`` from lowest() - the
+    largest non-NaN value, or -FLT_MAX (also for -inf) - is order-free up to the sign of a zero
+    maximum, which no later step can see (x - (+-0) and expf(+-0) agree), so it runs as an integer
+    max over :func:`order_key` from key(-FLT_MAX), which the compiler vectorizes (a float max
+    without fastmath it does not). Each row's exponentials then run in a branch-free loop
+    (``libm.expf_usual``; the rare |arg| >= 88, such as a -10000 attention mask, and NaN are redone
+    by ``expf``), then the sums of ``ROWS_AT_ONCE`` rows advance column by column in eight registers
+    - every row still adds its own values left to right, so each sum has the reference's bits - and
+    each row is divided by its sum. 512-bit vectors (:func:`vector_width.prefer_512`). Rows are
+    indexed [r, c], never taken as views (a view costs atomic reference counts per row).
     """
     prefer_512()
     rows, depth = x.shape
     beta = np.float32(beta)
     totals = np.zeros(ROWS_AT_ONCE, np.float32)
-    maxima = np.empty(rows, np.float32)
-    row_maxima(x, maxima)
+    bits = x.view(np.int32)
+    maxima_bits = np.empty(rows, np.int32)
+    for r in range(rows):  # the row maxima first: an integer max over order keys (vectorized)
+        m = _NEG_FLT_MAX_KEY
+        for c in range(depth):
+            key = order_key(bits[r, c])
+            m = key if key > m else m
+        maxima_bits[r] = np.int32(m ^ np.int32((m >> np.int32(31)) & _MAGNITUDE))  # the float's bits
+    maxima = maxima_bits.view(np.float32)
     for r0 in range(0, rows, ROWS_AT_ONCE):
         r1 = min(r0 + ROWS_AT_ONCE, rows)
         for r in range(r0, r1):
