@@ -48,39 +48,103 @@ def float_to_int32(x):
     return np.int64(np.trunc(d))
 
 
+# The transforms a table samples, written exactly as the official ones (see above). Each has its own
+# kernel so that a model compiles only the libm functions it uses (erfcf alone takes ~0.7 s).
+
 @jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
-def transform_f32(x, func):
-    """The float32 function a table samples, written exactly as the official transform (see above)."""
+def logistic_transform(x):
     x = np.float32(x)
-    if func == TANH:
-        return tanhf(x)
-    if func == LOGISTIC:
-        return _ONE / (_ONE + expf(-x))
-    if func == GELU:
-        return _HALF * x * erfcf(x * _NEG_SQRT1_2)
-    # GELU_APPROXIMATE
+    return _ONE / (_ONE + expf(-x))
+
+
+@jit(error_model="numpy")
+def gelu_transform(x):
+    x = np.float32(x)
+    return _HALF * x * erfcf(x * _NEG_SQRT1_2)
+
+
+@jit(error_model="numpy")
+def gelu_approximate_transform(x):
+    x = np.float32(x)
     inner = _SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x)
     return _HALF * x * (_ONE + tanhf(inner))
 
 
+@jit(error_model="numpy")
+def transform_f32(x, func):
+    """The float32 function ``func`` (TANH, LOGISTIC, GELU, GELU_APPROXIMATE) at x."""
+    x = np.float32(x)
+    if func == TANH:
+        return tanhf(x)
+    if func == LOGISTIC:
+        return logistic_transform(x)
+    if func == GELU:
+        return gelu_transform(x)
+    return gelu_approximate_transform(x)
+
+
+@jit
+def tanh_values(out, x):
+    """out[i] = tanhf(x[i]) in float32. [n] -> [n]."""
+    for i in range(x.size):
+        out[i] = tanhf(np.float32(x[i]))
+
+
+@jit
+def logistic_transform_values(out, x):
+    for i in range(x.size):
+        out[i] = logistic_transform(x[i])
+
+
+@jit
+def gelu_transform_values(out, x):
+    for i in range(x.size):
+        out[i] = gelu_transform(x[i])
+
+
+@jit
+def gelu_approximate_transform_values(out, x):
+    for i in range(x.size):
+        out[i] = gelu_approximate_transform(x[i])
+
+
+# func -> the kernel that applies its transform to an array
+TRANSFORM_VALUES = {TANH: tanh_values, LOGISTIC: logistic_transform_values, GELU: gelu_transform_values,
+                    GELU_APPROXIMATE: gelu_approximate_transform_values}
+
+
+@jit
+def lut_inputs_8bit(dequantized, qmin, input_scale, input_zero_point):
+    """dequantized[v - qmin] = float(in_scale * (v - in_zp)) in float32, for the 256 codes v."""
+    in_scale = np.float32(input_scale)
+    for i in range(256):
+        dequantized[i] = np.float32(in_scale * np.float32(qmin + i - input_zero_point))
+
+
 @jit(error_model="numpy")  # float division by zero gives inf/NaN, as in C
+def quantize_lut_8bit(table, qmin, transformed, output_scale, output_zero_point):
+    """table[i] = clamp(int32(round_half_away(transformed[i] * float(1 / out_scale)) + out_zp))."""
+    inverse_scale = np.float32(np.float32(1.0) / np.float32(output_scale))
+    qmax = qmin + 255
+    for i in range(256):
+        rescaled = round_half_away(np.float32(transformed[i] * inverse_scale))
+        quantized = float_to_int32(np.float32(np.float32(rescaled) + np.float32(output_zero_point)))
+        table[i] = min(max(quantized, qmin), qmax)
+
+
 def populate_lut_8bit(table, qmin, input_scale, input_zero_point, output_scale, output_zero_point, func):
     """``LUTPopulateInt8`` (kernels/internal/common.h): table[v - qmin] for every code v of the type.
 
     dequantized = float(in_scale * (v - in_zp)); y = f(dequantized) in float32;
     out = clamp(int32(round_half_away(y * float(1 / out_scale)) + out_zp)). ``table`` has 256 entries,
-    stored in code order (the official int8 table is rotated by the uint8 cast; same values).
+    stored in code order (the official int8 table is rotated by the uint8 cast; same values). Three
+    kernels (inputs, the transform's own kernel, quantization), so only ``func``'s libm is compiled.
     """
-    in_scale = np.float32(input_scale)
-    inverse_scale = np.float32(np.float32(1.0) / np.float32(output_scale))
-    qmax = qmin + 255
-    for i in range(256):
-        v = qmin + i
-        dequantized = np.float32(in_scale * np.float32(v - input_zero_point))
-        transformed = transform_f32(dequantized, func)
-        rescaled = round_half_away(np.float32(transformed * inverse_scale))
-        quantized = float_to_int32(np.float32(np.float32(rescaled) + np.float32(output_zero_point)))
-        table[i] = min(max(quantized, qmin), qmax)
+    dequantized = np.empty(256, np.float32)
+    lut_inputs_8bit(dequantized, qmin, input_scale, input_zero_point)
+    transformed = np.empty(256, np.float32)
+    TRANSFORM_VALUES[func](transformed, dequantized)
+    quantize_lut_8bit(table, qmin, transformed, output_scale, output_zero_point)
 
 
 @jit
@@ -217,16 +281,29 @@ def gelu_float(x, approximate):
 
 
 @jit
-def elementwise_float(output, x, func):
-    """The reference float32 kernels: TANH (``std::tanh``), LOGISTIC (``logistic_f32``), GELU
-    (``gelu_float``). [n] -> [n]."""
+def logistic_values(output, x):
+    """out[i] = logistic_f32(x[i]). [n] -> [n]."""
     for i in range(x.size):
-        if func == LOGISTIC:
-            output[i] = logistic_f32(x[i])
-        elif func == TANH:
-            output[i] = tanhf(x[i])
-        else:
-            output[i] = gelu_float(x[i], func == GELU_APPROXIMATE)
+        output[i] = logistic_f32(x[i])
+
+
+@jit
+def gelu_values(output, x, approximate):
+    """out[i] = gelu_float(x[i], approximate). [n] -> [n]."""
+    for i in range(x.size):
+        output[i] = gelu_float(x[i], approximate)
+
+
+def elementwise_float(output, x, func):
+    """The reference float32 kernels: TANH (``std::tanh``: :func:`tanh_values`), LOGISTIC
+    (``logistic_f32``), GELU (``gelu_float``), each its own kernel (a model compiles only its own
+    libm functions). [n] -> [n]."""
+    if func == TANH:
+        tanh_values(output, x)
+    elif func == LOGISTIC:
+        logistic_values(output, x)
+    else:
+        gelu_values(output, x, func == GELU_APPROXIMATE)
 
 
 # ---------------------------------------------------------------- 513-entry int16 tables
