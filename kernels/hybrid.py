@@ -317,36 +317,6 @@ def symmetric_scale(lo, hi):
     return np.float32(value_range / _F127), np.float32(_F127 / value_range), value_range
 
 
-@jit(error_model="numpy")  # division by zero gives inf/NaN, as in C
-def asymmetric_scale(rmin, rmax):
-    """``NeonAsymmetricQuantizeFloats``'s scale of a row with NeonMinMax range (rmin, rmax) (capped at
-    0; equal means q = 0, scaling 1, zero point 0): (scaling factor, zero point, inverse).
-
-    In double: scale = float32(rmax - rmin) / 255, zero point from whichever end has the smaller
-    error, nudged to [-128, 127] and rounded half away; scaling = float(scale), inv = float(1.0 /
-    double(scaling)) (0 when scaling is 0).
-    """
-    if rmin == rmax:
-        return np.float32(1.0), 0, np.float32(0.0)
-    scale = np.float64(np.float32(rmax - rmin)) / 255.0
-    lo_scaled = np.float64(rmin) / scale
-    hi_scaled = np.float64(rmax) / scale
-    zp_from_min = -128.0 - lo_scaled
-    zp_from_max = 127.0 - hi_scaled
-    err_min = 128.0 + abs(lo_scaled)
-    err_max = 127.0 + abs(hi_scaled)
-    zp_double = zp_from_min if err_min < err_max else zp_from_max
-    if zp_double <= -128.0:
-        zp = -128
-    elif zp_double >= 127.0:
-        zp = 127
-    else:
-        zp = double_to_int8_x86(round_half_away(zp_double))
-    sf = np.float32(scale)
-    inv = np.float32(0.0) if sf == np.float32(0.0) else np.float32(1.0 / np.float64(sf))
-    return sf, zp, inv
-
-
 @jit(inline="always")
 def symmetric_tail_code(x, inv, shift):
     """shift + clamp(int32(std::round(inv * x)), -127, 127) (the conversion gives INT32_MIN for NaN
@@ -370,11 +340,16 @@ def asymmetric_tail_code(x, inv, zp, shift):
 
 @jit(inline="always")
 def asymmetric_scale_select(rmin, rmax):
-    """:func:`asymmetric_scale` written with selects instead of branches, so that quantize_rows's loop
-    over a block's rows vectorizes (eight double divisions per instruction); the same operations in
-    double, so the same bits. Its caller compiles with error_model="numpy": the equal-ends row divides
-    0 by 0, then takes the (1, 0, 0) answer. round_half_away and double_to_int8_x86 are written out:
-    the zero point, rounded, lies in [-128, 127] or is NaN (infinite ends), which gives 0."""
+    """``NeonAsymmetricQuantizeFloats``'s scale of a row with NeonMinMax range (rmin, rmax) (capped at
+    0; equal means q = 0, scaling 1, zero point 0): (scaling factor, zero point, inverse).
+
+    In double: scale = float32(rmax - rmin) / 255, zero point from whichever end has the smaller
+    error, nudged to [-128, 127] and rounded half away; scaling = float(scale), inv = float(1.0 /
+    double(scaling)) (0 when scaling is 0). Written with selects instead of branches, so that
+    quantize_rows's loop over a block's rows vectorizes (eight double divisions per instruction).
+    Its caller compiles with error_model="numpy": the equal-ends row divides 0 by 0, then takes the
+    (1, 0, 0) answer. round_half_away and double_to_int8_x86 are written out: the zero point,
+    rounded, lies in [-128, 127] or is NaN (infinite ends), which gives 0."""
     scale = np.float64(np.float32(rmax - rmin)) / 255.0
     lo_scaled = np.float64(rmin) / scale
     hi_scaled = np.float64(rmax) / scale
@@ -399,7 +374,7 @@ def quantize_rows(x, q, scaling, offsets, asymmetric, shift):
     """``BatchQuantizeFloats`` of every row of x into q + ``shift``: ``NeonAsymmetricQuantizeFloats``
     or ``NeonSymmetricQuantizeFloats`` per row (the range: :func:`range_bits`, or the official
     comparison order - :func:`neon_minmax`, :func:`std_minmax` - for a row with a NaN; the scales:
-    :func:`asymmetric_scale_select` / :func:`asymmetric_scale`, :func:`symmetric_scale`; the codes: RoundToNearest on full blocks of 8
+    :func:`asymmetric_scale_select`, :func:`symmetric_scale`; the codes: RoundToNearest on full blocks of 8
     - :func:`bounded_code` when every product is small, else :func:`asymmetric_code` /
     :func:`symmetric_code` - and std::round on the rest, :func:`asymmetric_tail_code` /
     :func:`symmetric_tail_code`).
@@ -449,7 +424,7 @@ def quantize_rows(x, q, scaling, offsets, asymmetric, shift):
                 i = r - r0
                 if kind_b[i] == _ROW_NAN:
                     rmin, rmax = neon_minmax(x, r)
-                    sf, zp, inv = asymmetric_scale(rmin, rmax)
+                    sf, zp, inv = asymmetric_scale_select(rmin, rmax)
                     scaling[r] = sf
                     offsets[r] = zp
                     inv_b[i] = inv
