@@ -155,8 +155,8 @@ class HybridPlan(RowSplit):
     pairs: tuple[np.ndarray, np.ndarray] | None  # maddubs_pairs(w), when constant
     weights_buf: np.ndarray  # [K, N] scratch for run-time weights
     q_buf: np.ndarray  # [batch, K] the quantized input rows, in the work dtype
-    scaling: np.ndarray  # float32 [batch] per-row input scale
-    offsets: np.ndarray  # int32 [batch] per-row input zero point (0 when symmetric)
+    scaling: np.ndarray  # float32 [batch] per-row input scale (empty on the integer kernel: scratch)
+    offsets: np.ndarray  # int32 [batch] per-row input zero point, 0 when symmetric (likewise)
     acc_buf: np.ndarray  # [batch, N] the exact integer dot products, in the work dtype
     zero_bias: np.ndarray  # float32 [N], used when there is no bias
     column_term: np.ndarray | None  # int32 [N] -shift * Σ_k w (hybrid.column_term), when constant
@@ -628,10 +628,12 @@ def _hybrid_int8_plan(geo: Geometry, w: TensorArg, opts: FullyConnectedOptions, 
         geo=geo, asymmetric=opts.asymmetric_quantize_inputs, activation=opts.activation,
         clamp=activation_clamp(opts.activation), weight_scales=weight_scales, weights_t=None, row_sums=row_sums,
         pairs=pairs, weights_buf=empty,
-        q_buf=empty, scaling=np.zeros(geo.batch, np.float32), offsets=np.zeros(geo.batch, np.int32),
+        q_buf=empty, scaling=empty, offsets=empty,  # (per-row scales and zero points: thread scratch)
         acc_buf=empty, zero_bias=_no_bias(geo.n, np.float32), isa=isa, w_packed=w_packed,  # (w_sums: in column_term)
         column_term=None if w_sums is None else column_term(w_sums, 128),
-        scratch=(a_spec, acc_spec),  # the quantized rows go straight into a (q + 128, zero padded)
+        # the quantized rows go straight into a (q + 128, zero padded); each row's scale and zero point
+        scratch=(a_spec, acc_spec, ("hybrid_scaling", (geo.batch,), np.dtype(np.float32)),
+                 ("hybrid_offsets", (geo.batch,), np.dtype(np.int32))),
         weight_scratch=(("b_packed", int_gemm.packed_buffer(geo.n, geo.k, isa).shape, np.dtype(np.int8)),
                         ("b_sums", (geo.n,), np.dtype(np.int64))),
         parts=row_parts(geo.batch, threads, align=int_gemm.TILE_ROWS[isa],
@@ -645,7 +647,7 @@ def _eval_hybrid(plan: HybridPlan, x: np.ndarray, weights: np.ndarray, bias: np.
     if row_sums is None:  # run-time weights [N, K]
         row_sums, pairs = weight_row_sums(weights).astype(np.int32), maddubs_pairs(weights)
     if plan.isa is not None:
-        a, acc = int_gemm.scratch(plan.scratch)
+        a, acc, scaling, offsets = int_gemm.scratch(plan.scratch)
         w_packed = plan.w_packed
         if w_packed is None:
             w_packed, w_sums = int_gemm.scratch(plan.weight_scratch)
@@ -653,12 +655,12 @@ def _eval_hybrid(plan: HybridPlan, x: np.ndarray, weights: np.ndarray, bias: np.
             col_term = column_term(w_sums, 128)
         if len(plan.parts) > 1:  # row blocks on separate threads
             hybrid_fully_connected_parts(plan.isa, x, a, w_packed, acc, col_term, row_sums, pairs[0], pairs[1],
-                                         plan.weight_scales, bias, plan.asymmetric, plan.activation, plan.scaling,
-                                         plan.offsets, out, plan.bounds)
+                                         plan.weight_scales, bias, plan.asymmetric, plan.activation, scaling,
+                                         offsets, out, plan.bounds)
             return
         hybrid_fully_connected(plan.isa, x, a, w_packed, acc, col_term, row_sums, pairs[0], pairs[1],
-                               plan.weight_scales, bias, plan.asymmetric, plan.activation, plan.scaling,
-                               plan.offsets, out)  # [batch, K] -> [batch, N]
+                               plan.weight_scales, bias, plan.asymmetric, plan.activation, scaling,
+                               offsets, out)  # [batch, K] -> [batch, N]
         return
     flat_out = out.reshape(-1)
     if is_zero_vector_x86(x.reshape(-1)):  # the whole input, not per row
