@@ -17,6 +17,7 @@ same-shape, scalar and general N-D cases give identical bits.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,8 +62,10 @@ def _input_strides(shape: tuple[int, ...], out_shape: tuple[int, ...]) -> list[i
     return strides
 
 
+@functools.lru_cache(maxsize=256)
 def plan_broadcast(shape1: tuple[int, ...], shape2: tuple[int, ...], out_shape: tuple[int, ...]) -> BroadcastPlan:
-    """Fuse the output dimensions into as few loops as possible (shapes already checked broadcastable)."""
+    """Fuse the output dimensions into as few loops as possible (shapes already checked broadcastable).
+    One plan per distinct triple of shapes, shared by every op that has it (kernels only read it)."""
     s1 = _input_strides(shape1, out_shape)
     s2 = _input_strides(shape2, out_shape)
     loops: list[list[int]] = []  # [extent, stride1, stride2], innermost first

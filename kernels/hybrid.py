@@ -80,7 +80,12 @@ def maddubs_pairs(weights_nk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     k16 = weights_nk.shape[1] & ~15
     n, k = np.nonzero(weights_nk[:, :k16] == -128)
+    if n.size == 0:
+        return _NO_PAIRS
     return n.astype(np.int64), k.astype(np.int64)
+
+
+_NO_PAIRS = (np.zeros(0, np.int64), np.zeros(0, np.int64))  # shared by every op without -128 weights
 
 
 # ---------------------------------------------------------------- scalar helpers

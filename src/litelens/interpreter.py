@@ -41,8 +41,8 @@ class _Step:
     node: Node
     op: Op
     params: Any
-    inputs: list[np.ndarray | None]
-    outputs: list[np.ndarray]
+    inputs: tuple[np.ndarray | None, ...]
+    outputs: tuple[np.ndarray, ...]
     aliased: bool = False  # the output is a view of the input (Op.copies_input): nothing to run
 
 
@@ -364,10 +364,18 @@ class Interpreter:
         finally:
             self._args = {}  # the nodes keep what they use
         self._arrays, self._shared, self.arena_bytes = arrays, shared, arena_bytes
+        views: dict[int, np.ndarray] = {}  # one read-only view per tensor, shared by the ops reading it
+
+        def read(index: int) -> np.ndarray:
+            view = views.get(index)
+            if view is None:
+                view = views[index] = read_only(self._value(index, arrays))
+            return view
+
         self._steps = [
             _Step(node=node, op=op, params=params,
-                  inputs=[None if arg is None else read_only(self._value(arg.index, arrays)) for arg in node.inputs],
-                  outputs=[arrays[arg.index] for arg in node.outputs],
+                  inputs=tuple(None if arg is None else read(arg.index) for arg in node.inputs),
+                  outputs=tuple(arrays[arg.index] for arg in node.outputs),
                   aliased=bool(node.outputs) and node.outputs[0].index in aliases)
             for node, op, params in prepared
         ]
@@ -380,8 +388,8 @@ class Interpreter:
             index=info.index,
             opcode=info.opcode,
             options=options,
-            inputs=[None if t == -1 else self._tensor_arg(t) for t in info.inputs],
-            outputs=[self._tensor_arg(t) for t in info.outputs],
+            inputs=tuple(None if t == -1 else self._tensor_arg(t) for t in info.inputs),
+            outputs=tuple(self._tensor_arg(t) for t in info.outputs),
             version=info.version,
         )
         asked = self.flavor.for_op(info.index, info.opcode)
@@ -418,7 +426,7 @@ class Interpreter:
         for t, shape in zip(info.outputs, output_shapes):
             self._shapes[t] = shape
             self._claim(t, shape, budget)
-        node.outputs = [self._tensor_arg(t) for t in info.outputs]
+        node.outputs = tuple(self._tensor_arg(t) for t in info.outputs)
         return node, op, prepared.params
 
     def _value(self, index: int, arrays) -> np.ndarray:

@@ -78,8 +78,8 @@ class Node:
     index: int
     opcode: str
     options: Any
-    inputs: list[TensorArg | None]
-    outputs: list[TensorArg]
+    inputs: Sequence[TensorArg | None]  # a tuple from the interpreter (-1 inputs are None)
+    outputs: Sequence[TensorArg]
     flavor: str = "reference"  # the kernel path: reference, optimized or xnnpack (litelens.flavors)
     version: int = 1
     arch: str = "x86_64"  # whose platform rules apply where the official kernels differ by platform
